@@ -1,0 +1,306 @@
+"""The engine: `Value`, a scalar that remembers how it was computed, and `backward()`.
+
+Every `Value` made by an operation keeps its inputs (``parents``, an ordered tuple: ``x * x``
+has two edges to ``x``), the `Rule` that made it, and a local-gradient closure: a callable that
+captured the input and output numbers (never the node itself, so a graph is freed by reference
+counting the moment it is dropped) and returns one local partial derivative per parent. It
+changes nothing; `backward()` multiplies by the adjoint and accumulates:
+``parent.grad += local * node.grad`` (Baydin et al. 2018, arXiv:1502.05767, section 3.2).
+
+The vocabulary is micrograd's and PyTorch's: ``data``, ``grad``, ``backward()``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from functools import partial
+from typing import Union
+
+from microgrowth import rules
+from microgrowth.rules import Rule
+
+Operand = Union["Value", float, int]
+
+CONST = "const"  # the op of a plain number that was turned into a Value, as in 2 * x
+
+
+class Value:
+    """A scalar node of a computation graph: ``data``, ``grad`` and how it was made."""
+
+    __slots__ = ("data", "grad", "label", "_parents", "_rule", "_local")
+
+    data: float
+    grad: float
+    label: str
+    _parents: tuple[Value, ...]
+    _rule: Rule | None
+    _local: partial[tuple[float, ...]] | None
+
+    def __init__(self, data: float, label: str = "") -> None:
+        self.data = _as_number(data, "Value")
+        self.grad = 0.0
+        self.label = label
+        self._parents = ()
+        self._rule = None
+        self._local = None
+
+    # --- what the node knows ----------------------------------------------------------------
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the operation that made this node, in argument order."""
+        return self._parents
+
+    @property
+    def rule(self) -> Rule | None:
+        """The `Rule` that made this node; None for an input (a leaf)."""
+        return self._rule
+
+    @property
+    def op(self) -> str:
+        """The operation's name ("mul", "log", ...), "const" for a plain number, "" for an input."""
+        if self._rule is not None:
+            return self._rule.name
+        return CONST if self.is_constant else ""
+
+    _op = op  # micrograd's name
+
+    @property
+    def is_constant(self) -> bool:
+        """True for a plain number that an operation turned into a Value (the 2 in 2 * x)."""
+        return self.label is _CONST_LABEL
+
+    def local_grads(self) -> tuple[float, ...]:
+        """The local partial derivatives d self / d parent, one per parent (empty for a leaf)."""
+        return () if self._local is None else self._local()
+
+    def __repr__(self) -> str:
+        extra = f", label={self.label!r}" if self.label and not self.is_constant else ""
+        extra += f", op={self.op!r}" if self._rule is not None else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # --- backpropagation ----------------------------------------------------------------------
+
+    def backward(self, grad: float = 1.0) -> None:
+        """Add d self / d node * ``grad`` to ``node.grad`` for every node of the graph.
+
+        Like PyTorch, gradients accumulate: a second call adds the same amounts again. Call
+        ``zero_grad()`` (here, or on a model) first to recompute from scratch. If a local
+        derivative cannot be computed, the error is raised and every ``grad`` is left as it was.
+        """
+        grad = _as_number(grad, "backward")
+        order = topological_order(self)
+        before = [node.grad for node in order]
+        if any(before):  # earlier passes: run this one on zeros, add the old grads back after
+            for node in order:
+                node.grad = 0.0
+        try:
+            self.grad = grad
+            for node in reversed(order):
+                local = node._local
+                if local is not None:
+                    g = node.grad
+                    for parent, d in zip(node._parents, local()):
+                        parent.grad += d * g
+        except BaseException:
+            for node, old in zip(order, before):
+                node.grad = old
+            raise
+        if any(before):
+            for node, old in zip(order, before):
+                node.grad += old
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to 0 on this node and every node it was computed from."""
+        for node in topological_order(self):
+            node.grad = 0.0
+
+    # --- operators ----------------------------------------------------------------------------
+
+    def __add__(self, other: Operand) -> Value:
+        return _apply2(rules.ADD, self, other)
+
+    def __radd__(self, other: Operand) -> Value:
+        return _apply2(rules.ADD, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        return _apply2(rules.SUB, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        return _apply2(rules.SUB, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        return _apply2(rules.MUL, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:
+        return _apply2(rules.MUL, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        return _apply2(rules.DIV, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        return _apply2(rules.DIV, other, self)
+
+    def __pow__(self, other: Operand) -> Value:
+        # A plain-number exponent is a constant (micrograd's x**2); a Value exponent is an input.
+        return _apply2(rules.POW if isinstance(other, Value) else rules.POWC, self, other)
+
+    def __rpow__(self, other: Operand) -> Value:
+        return _apply2(rules.POW, other, self)
+
+    def __neg__(self) -> Value:
+        return _apply1(rules.NEG, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _apply1(rules.ABS, self)
+
+    # --- functions, also available as microgrowth.exp(x) and so on ----------------------------
+
+    def exp(self) -> Value:
+        return _apply1(rules.EXP, self)
+
+    def log(self) -> Value:
+        """The natural logarithm."""
+        return _apply1(rules.LOG, self)
+
+    def sin(self) -> Value:
+        return _apply1(rules.SIN, self)
+
+    def cos(self) -> Value:
+        return _apply1(rules.COS, self)
+
+    def tan(self) -> Value:
+        return _apply1(rules.TAN, self)
+
+    def tanh(self) -> Value:
+        return _apply1(rules.TANH, self)
+
+    def sigmoid(self) -> Value:
+        return _apply1(rules.SIGMOID, self)
+
+    def relu(self) -> Value:
+        return _apply1(rules.RELU, self)
+
+    def sqrt(self) -> Value:
+        return _apply1(rules.SQRT, self)
+
+    def abs(self) -> Value:
+        return _apply1(rules.ABS, self)
+
+
+_CONST_LABEL = "#const"  # identity-compared marker (see is_constant); never a user's label
+_new = object.__new__
+_isfinite = math.isfinite
+_DOMAIN_ERRORS = (ArithmeticError, ValueError)
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node ``root`` depends on, each after all of its parents, ``root`` last.
+
+    Iterative depth-first search, so a chain of a million operations is fine. Parents are
+    visited in argument order, so the order (and every table and picture built on it) is the
+    same on every run. `backward()`, the adjoint table and the graph renderer all use it.
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[Value | None] = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:  # all parents of the node below the marker are done
+            order.append(stack.pop())  # type: ignore[arg-type]
+        elif node not in seen:
+            seen.add(node)
+            stack.append(node)
+            stack.append(None)
+            stack.extend(reversed(node._parents))
+    return order
+
+
+def _make(
+    data: float, parents: tuple[Value, ...], rule: Rule, local: partial[tuple[float, ...]]
+) -> Value:
+    node: Value = _new(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node._parents = parents
+    node._rule = rule
+    node._local = local
+    return node
+
+
+def _apply1(rule: Rule, a: Operand) -> Value:
+    if not isinstance(a, Value):
+        a = constant(a, rule)
+    x = a.data
+    try:
+        y = rule.forward(x)
+    except _DOMAIN_ERRORS as error:
+        raise _domain_error(rule, (x,), error) from None
+    if not _isfinite(y):
+        raise _domain_error(rule, (x,), OverflowError(f"result {y}"))
+    return _make(y, (a,), rule, partial(rule.partials, x, y))
+
+
+def _apply2(rule: Rule, a: Operand, b: Operand) -> Value:
+    if not isinstance(a, Value):
+        a = constant(a, rule)
+    if not isinstance(b, Value):
+        b = constant(b, rule)
+    x1, x2 = a.data, b.data
+    try:
+        y = rule.forward(x1, x2)
+    except _DOMAIN_ERRORS as error:
+        raise _domain_error(rule, (x1, x2), error) from None
+    if not _isfinite(y):
+        raise _domain_error(rule, (x1, x2), OverflowError(f"result {y}"))
+    return _make(y, (a, b), rule, partial(rule.partials, x1, x2, y))
+
+
+def apply(rule: Rule, *args: Operand) -> Value:
+    """Apply a rule of the table to Values or numbers: ``apply(rules.SIN, x)``."""
+    if len(args) != rule.arity:
+        raise TypeError(f"{rule.name} takes {rule.arity} argument(s), got {len(args)}")
+    return _apply1(rule, args[0]) if rule.arity == 1 else _apply2(rule, args[0], args[1])
+
+
+def constant(x: object, rule: Rule | None = None) -> Value:
+    """A plain number as a Value that tables and graphs show as the number itself."""
+    node = Value(_as_number(x, rule.symbol if rule else "constant"))
+    node.label = _CONST_LABEL
+    return node
+
+
+def _as_number(x: object, where: str) -> float:
+    """The float of ``x``, or a clear error saying what was wrong and what to do."""
+    if isinstance(x, bool):
+        raise TypeError(f"{where}: got the bool {x!r}; write the number 1.0 or 0.0 instead")
+    if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
+        y = float(x)
+    else:
+        raise TypeError(
+            f"{where}: expected a number or a Value, got {type(x).__name__} {x!r}; "
+            "convert it first, e.g. float(text)"
+        )
+    if not _isfinite(y):
+        raise ValueError(
+            f"{where}: got {y!r}; microgrowth works with finite numbers only "
+            "(NaN and infinity have no useful derivatives). Check what produced it."
+        )
+    return y
+
+
+def _domain_error(rule: Rule, inputs: tuple[float, ...], error: Exception) -> Exception:
+    shown = ", ".join(repr(x) for x in inputs)
+    why = rule.domain_text or "the result is not a finite number"
+    kind: type[Exception] = ValueError
+    if isinstance(error, (OverflowError, ZeroDivisionError)):
+        kind = type(error)
+    return kind(f"{rule.name}({shown}): {why} ({error}). Check the input to {rule.name}.")

@@ -1,0 +1,178 @@
+"""The derivative-rule table: every primitive operation of microgrowth in one place.
+
+Each `Rule` says how to compute an operation (``forward``), its local partial derivatives
+(``partials``: one number per input, reusing the output where the derivative allows), and how to
+write it down: plain text for tables and graphs, LaTeX for papers. The engine, the tests, the
+adjoint table and the graph renderer all read this table, so adding an operation is one entry here
+(plus, if you want ``x.op()`` syntax, a one-line method on `Value`).
+
+Formula templates use ``#0``, ``#1`` for the inputs and ``#y`` for the output; the trace fills
+them with names such as ``v_{-1}``. Angles are in radians. The layout follows HIPS/autograd's
+``defvjp`` table and PyTorch's ``derivatives.yaml``; the notation follows Baydin et al. (2018),
+"Automatic differentiation in machine learning: a survey", arXiv:1502.05767.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One primitive: value, local partials and how to write it."""
+
+    name: str  # what users call it: "mul", "log"
+    symbol: str  # the operation node in a graph: "*", "ln"
+    forward: Callable[..., float]  # (*inputs) -> output
+    partials: Callable[..., tuple[float, ...]]  # (*inputs, output) -> d output / d input_i
+    text: str  # "#0 * #1"
+    partial_text: tuple[str, ...]  # one per input: ("#1", "#0")
+    latex: str
+    partial_latex: tuple[str, ...]
+    domain: tuple[Interval, ...]  # where each input is sampled by the tests
+    domain_text: str = ""  # said in the error when an input is out of the domain
+    kinks: tuple[float, ...] = ()  # points where the derivative jumps (relu, abs at 0)
+
+    @property
+    def arity(self) -> int:
+        return len(self.partial_text)
+
+
+# --- forward functions that need more than one line --------------------------------------
+
+
+def _pow(x: float, n: float) -> float:
+    if x < 0 and not float(n).is_integer():
+        raise ValueError("negative base with a non-integer exponent")
+    return float(x**n)
+
+
+def _pow_partials(x: float, y: float, out: float) -> tuple[float, float]:
+    if x > 0:
+        d_y = out * math.log(x)
+    elif x == 0 and y > 0:
+        d_y = 0.0  # x**y is flat in y at x = 0 (limit of x**y * ln x)
+    else:
+        raise ValueError(
+            f"pow: d(x**y)/dy = x**y * ln(x) is undefined for x={x!r}; "
+            "use a number (not a Value) as the exponent, or a positive base"
+        )
+    return (y * x ** (y - 1), d_y)
+
+
+def _powc_partials(x: float, n: float, out: float) -> tuple[float, float]:
+    # The exponent is a constant: only the base gets a derivative.
+    return (n * x ** (n - 1), 0.0)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # avoids overflow of exp(-x) for very negative x
+    return e / (1.0 + e)
+
+
+def _sqrt_partials(x: float, out: float) -> tuple[float]:
+    if out == 0.0:
+        raise ZeroDivisionError("sqrt: the derivative 1/(2*sqrt(x)) is infinite at x=0.0")
+    return (0.5 / out,)
+
+
+def _sign(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+ANY: Interval = (-5.0, 5.0)
+POSITIVE: Interval = (0.1, 5.0)
+
+ADD = Rule(
+    "add", "+", lambda a, b: a + b, lambda a, b, y: (1.0, 1.0),
+    "#0 + #1", ("1", "1"), "#0 + #1", ("1", "1"), (ANY, ANY),
+)  # fmt: skip
+SUB = Rule(
+    "sub", "-", lambda a, b: a - b, lambda a, b, y: (1.0, -1.0),
+    "#0 - #1", ("1", "-1"), "#0 - #1", ("1", "-1"), (ANY, ANY),
+)  # fmt: skip
+MUL = Rule(
+    "mul", "*", lambda a, b: a * b, lambda a, b, y: (b, a),
+    "#0 * #1", ("#1", "#0"), "#0 \\times #1", ("#1", "#0"), (ANY, ANY),
+)  # fmt: skip
+DIV = Rule(
+    "div", "/", lambda a, b: a / b, lambda a, b, y: (1.0 / b, -y / b),
+    "#0 / #1", ("1/#1", "-#0/#1^2"), "\\frac{#0}{#1}", ("\\frac{1}{#1}", "-\\frac{#0}{#1^2}"),
+    (ANY, POSITIVE), "the divisor must not be zero",
+)  # fmt: skip
+POW = Rule(
+    "pow", "**", _pow, _pow_partials,
+    "#0 ** #1", ("#1 * #0^(#1-1)", "#0^#1 * ln(#0)"),
+    "{#0}^{#1}", ("#1 \\, {#0}^{#1 - 1}", "{#0}^{#1} \\ln #0"),
+    (POSITIVE, (-3.0, 3.0)), "the base must be positive unless the exponent is an integer",
+)  # fmt: skip
+POWC = Rule(  # x ** n with a plain-number exponent n: n is a constant, not differentiated
+    "powc", "**", _pow, _powc_partials,
+    "#0 ** #1", ("#1 * #0^(#1-1)", "0"),
+    "{#0}^{#1}", ("#1 \\, {#0}^{#1 - 1}", "0"),
+    (POSITIVE, (-3.0, 3.0)), "the base must be positive unless the exponent is an integer",
+)  # fmt: skip
+NEG = Rule(
+    "neg", "neg", lambda a: -a, lambda a, y: (-1.0,),
+    "-#0", ("-1",), "-#0", ("-1",), (ANY,),
+)  # fmt: skip
+EXP = Rule(
+    "exp", "exp", math.exp, lambda a, y: (y,),
+    "exp(#0)", ("exp(#0)",), "e^{#0}", ("e^{#0}",), (ANY,),
+    "the result must fit in a float (input below about 709.78)",
+)  # fmt: skip
+LOG = Rule(
+    "log", "ln", math.log, lambda a, y: (1.0 / a,),
+    "ln(#0)", ("1/#0",), "\\ln #0", ("\\frac{1}{#0}",), (POSITIVE,), "the input must be positive",
+)  # fmt: skip
+SIN = Rule(
+    "sin", "sin", math.sin, lambda a, y: (math.cos(a),),
+    "sin(#0)", ("cos(#0)",), "\\sin #0", ("\\cos #0",), (ANY,),
+)  # fmt: skip
+COS = Rule(
+    "cos", "cos", math.cos, lambda a, y: (-math.sin(a),),
+    "cos(#0)", ("-sin(#0)",), "\\cos #0", ("-\\sin #0",), (ANY,),
+)  # fmt: skip
+TAN = Rule(
+    "tan", "tan", math.tan, lambda a, y: (1.0 + y * y,),
+    "tan(#0)", ("1 + #y^2",), "\\tan #0", ("1 + #y^2",), ((-1.4, 1.4),),
+)  # fmt: skip
+TANH = Rule(
+    "tanh", "tanh", math.tanh, lambda a, y: (1.0 - y * y,),
+    "tanh(#0)", ("1 - #y^2",), "\\tanh #0", ("1 - #y^2",), (ANY,),
+)  # fmt: skip
+SIGMOID = Rule(
+    "sigmoid", "σ", _sigmoid, lambda a, y: (y * (1.0 - y),),
+    "sigmoid(#0)", ("#y * (1 - #y)",), "\\sigma(#0)", ("#y (1 - #y)",), (ANY,),
+)  # fmt: skip
+RELU = Rule(
+    "relu", "ReLU", lambda a: a if a > 0 else 0.0, lambda a, y: (1.0 if a > 0 else 0.0,),
+    "relu(#0)", ("[#0 > 0]",), "\\max(0, #0)", ("[#0 > 0]",), (ANY,), kinks=(0.0,),
+)  # fmt: skip
+SQRT = Rule(
+    "sqrt", "sqrt", math.sqrt, _sqrt_partials,
+    "sqrt(#0)", ("1/(2*#y)",), "\\sqrt{#0}", ("\\frac{1}{2 #y}",), (POSITIVE,),
+    "the input must not be negative",
+)  # fmt: skip
+ABS = Rule(
+    "abs", "abs", abs, lambda a, y: (_sign(a),),
+    "|#0|", ("sign(#0)",), "\\lvert #0 \\rvert", ("\\operatorname{sign} #0",), (ANY,),
+    kinks=(0.0,),
+)  # fmt: skip
+
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        *(ADD, SUB, MUL, DIV, POW, POWC, NEG),
+        *(EXP, LOG, SIN, COS, TAN, TANH, SIGMOID, RELU, SQRT, ABS),
+    )
+}
+"""Every primitive by name. The tests loop over this table."""
+
+UNARY: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.arity == 1)

@@ -1,0 +1,276 @@
+"""The engine: values, gradients, graph shape, errors."""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import microgrowth as mg
+from microgrowth import RULES, Value
+from microgrowth.engine import apply, topological_order
+
+from .conftest import central_difference, close
+
+
+def running_example(x1: Value, x2: Value) -> Value:
+    return mg.log(x1) + x1 * x2 - mg.sin(x2)
+
+
+def test_running_example_value_and_gradients() -> None:
+    x1, x2 = Value(2.0, label="x1"), Value(5.0, label="x2")
+    y = running_example(x1, x2)
+    y.backward()
+    assert abs(y.data - 11.652071455223084) < 1e-12
+    assert abs(x1.grad - 5.5) < 1e-12
+    assert abs(x2.grad - 1.7163378145367738) < 1e-12
+    # closed form: dy/dx1 = 1/x1 + x2, dy/dx2 = x1 - cos(x2)
+    assert x1.grad == pytest.approx(1 / 2 + 5, abs=1e-12)
+    assert x2.grad == pytest.approx(2 - math.cos(5), abs=1e-12)
+
+
+def test_square_keeps_both_edges() -> None:
+    x = Value(3.0)
+    y = x * x
+    assert y.parents == (x, x)
+    y.backward()
+    assert x.grad == 6.0
+
+
+def test_a_plus_a_counts_twice() -> None:
+    a = Value(-4.0)
+    b = a + a
+    b.backward()
+    assert a.grad == 2.0
+
+
+def test_node_reused_through_several_paths() -> None:
+    a = Value(1.5)
+    b = a * 2 + 1
+    c = b * b + b.tanh() + b / a
+    c.backward()
+
+    def f(x: float) -> float:
+        b = x * 2 + 1
+        return b * b + math.tanh(b) + b / x
+
+    assert close(a.grad, central_difference(f, [1.5], 0), rtol=1e-7)
+
+
+def test_parents_keep_argument_order() -> None:
+    a, b = Value(1.0), Value(2.0)
+    assert (a - b).parents == (a, b)
+    assert (b - a).parents == (b, a)
+    c = 3 - a
+    assert c.parents[1] is a and c.parents[0].is_constant and c.parents[0].data == 3.0
+
+
+def test_numbers_on_either_side() -> None:
+    x = Value(2.0)
+    cases: list[tuple[Value, float, float]] = [
+        (x + 3, 5.0, 1.0),
+        (3 + x, 5.0, 1.0),
+        (x - 3, -1.0, 1.0),
+        (3 - x, 1.0, -1.0),
+        (x * 3, 6.0, 3.0),
+        (3 * x, 6.0, 3.0),
+        (x / 4, 0.5, 0.25),
+        (4 / x, 2.0, -1.0),
+        (x**3, 8.0, 12.0),
+        (2**x, 4.0, 4.0 * math.log(2)),
+        (x ** Value(3.0), 8.0, 12.0),
+        (-x, -2.0, -1.0),
+    ]
+    for y, value, derivative in cases:
+        x.grad = 0.0
+        y.backward()
+        assert y.data == pytest.approx(value)
+        assert x.grad == pytest.approx(derivative)
+
+
+def test_value_exponent_gets_its_gradient() -> None:
+    x, n = Value(2.0), Value(3.0)
+    y = x**n
+    y.backward()
+    assert x.grad == pytest.approx(12.0)
+    assert n.grad == pytest.approx(8.0 * math.log(2.0))
+
+
+def test_module_functions_accept_numbers() -> None:
+    for name in ("exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs"):
+        fn: Callable[[float], Value] = getattr(mg, name)
+        y = fn(0.5)
+        assert isinstance(y, Value)
+        assert y.data == pytest.approx(RULES[name].forward(0.5))
+    assert mg.ln(math.e).data == pytest.approx(1.0)
+
+
+def test_backward_twice_accumulates_and_zero_grad_resets() -> None:
+    x = Value(3.0)
+    y = x * x + x
+    y.backward()
+    assert x.grad == 7.0
+    y.backward()
+    assert x.grad == 14.0  # as in PyTorch: contributions add up
+    y.zero_grad()
+    assert x.grad == 0.0 and y.grad == 0.0
+    y.backward()
+    assert x.grad == 7.0
+
+
+def test_backward_with_a_seed() -> None:
+    x = Value(3.0)
+    (x * x).backward(grad=0.5)
+    assert x.grad == 3.0
+
+
+def test_million_op_chain_and_million_term_sum() -> None:
+    x = Value(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0000001
+    y.backward()
+    assert x.grad == pytest.approx(1.0000001**1_000_000, rel=1e-9)
+
+    terms = [Value(float(i % 7)) for i in range(1_000_000)]
+    total = sum(terms, Value(0.0))
+    total.backward()
+    assert total.data == sum(float(i % 7) for i in range(1_000_000))
+    assert all(t.grad == 1.0 for t in terms)
+
+
+def test_topological_order_is_parents_first_and_deterministic() -> None:
+    x1, x2 = Value(2.0), Value(5.0)
+    y = running_example(x1, x2)
+    order = topological_order(y)
+    position = {id(n): i for i, n in enumerate(order)}
+    for node in order:
+        for p in node.parents:
+            assert position[id(p)] < position[id(node)]
+    assert order[-1] is y
+    assert [n.op for n in order] == [n.op for n in topological_order(running_example(x1, x2))]
+
+
+def test_graph_is_freed_without_the_cycle_collector() -> None:
+    gc.collect()
+    gc.disable()
+    try:
+        x = Value(2.0)
+        y = (x * x).exp() + x * 3
+        y.backward()
+        del y
+        assert gc.collect() == 0  # nothing left for the collector: refcounting freed the graph
+    finally:
+        gc.enable()
+
+
+def test_repr_is_helpful() -> None:
+    assert repr(Value(2.0, label="x1")) == "Value(data=2.0, grad=0.0, label='x1')"
+    assert repr(Value(2.0) * 3) == "Value(data=6.0, grad=0.0, op='mul')"
+
+
+def test_value_keeps_identity_hashing() -> None:
+    a, b = Value(1.0), Value(1.0)
+    assert a != b and len({a, b}) == 2 and a == a
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: Value(-1.0).log(), ValueError, r"log\(-1.0\): the input must be positive"),
+        (lambda: Value(0.0).log(), ValueError, r"log\(0.0\)"),
+        (lambda: Value(-4.0).sqrt(), ValueError, r"sqrt\(-4.0\): the input must not be negative"),
+        (lambda: Value(1.0) / 0, ZeroDivisionError, r"div\(1.0, 0.0\): the divisor must not be"),
+        (lambda: 1 / Value(0.0), ZeroDivisionError, r"div\(1.0, 0.0\)"),
+        (lambda: Value(-8.0) ** (1 / 3), ValueError, r"powc\(-8.0, 0.333"),
+        (lambda: Value(0.0) ** -1, ZeroDivisionError, r"powc\(0.0, -1.0\)"),
+        (lambda: Value(1000.0).exp(), OverflowError, r"exp\(1000.0\): the result must fit"),
+        (lambda: Value(1e308) * 10, OverflowError, r"mul\(1e\+308, 10.0\)"),
+        (lambda: Value(2.0) + "a", TypeError, r"expected a number or a Value, got str 'a'"),  # type: ignore[operator]
+        (lambda: "a" * Value(2.0), TypeError, r"got str 'a'"),  # type: ignore[operator]
+        (lambda: Value("x"), TypeError, r"Value: expected a number or a Value, got str 'x'"),  # type: ignore[arg-type]
+        (lambda: Value(True), TypeError, r"Value: got the bool True; write the number 1.0"),
+        (lambda: Value(2.0) * False, TypeError, r"got the bool False"),
+        (lambda: Value(math.nan), ValueError, r"Value: got nan; microgrowth works with finite"),
+        (lambda: Value(math.inf), ValueError, r"got inf"),
+        (lambda: Value(1.0) + math.nan, ValueError, r"got nan"),
+        (lambda: mg.log(None), TypeError, r"got NoneType None"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_input_gives_a_clear_error(
+    make: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_error_during_backward_leaves_every_grad_as_it_was() -> None:
+    x, n = Value(-2.0), Value(2.0)
+    a = x * 3
+    y = a + x**n  # d(x**n)/dn needs ln(x): undefined for x < 0
+    x.grad, n.grad = 0.25, 0.5
+    with pytest.raises(ValueError, match=r"pow: d\(x\*\*y\)/dy .* undefined for x=-2.0"):
+        y.backward()
+    assert (x.grad, n.grad, a.grad, y.grad) == (0.25, 0.5, 0.0, 0.0)
+
+
+def test_sqrt_at_zero_has_an_infinite_derivative_error() -> None:
+    x = Value(0.0)
+    y = x.sqrt()
+    assert y.data == 0.0
+    with pytest.raises(ZeroDivisionError, match=r"infinite at x=0\.0"):
+        y.backward()
+    assert x.grad == 0.0
+
+
+def test_apply_checks_the_arity() -> None:
+    with pytest.raises(TypeError, match="mul takes 2 argument"):
+        apply(RULES["mul"], Value(1.0))
+
+
+# --- composite expressions against finite differences -----------------------------------------
+
+# powc is pow with a constant exponent: its exponent is never an input here.
+SMOOTH = [r for r in RULES.values() if not r.kinks and r.name != "powc"]
+
+
+def _squash(x: Value, lo: float, hi: float) -> Value:
+    """Map any number into the open interval (lo, hi), so every rule stays in its domain."""
+    return lo + (hi - lo) * x.sigmoid()
+
+
+@st.composite
+def expressions(draw: st.DrawFn, depth: int = 3) -> Callable[[list[Value]], Value]:
+    if depth == 0 or draw(st.booleans()):
+        i = draw(st.integers(0, 2))
+        return lambda xs: xs[i]
+    rule = draw(st.sampled_from(SMOOTH))
+    subs = [draw(expressions(depth - 1)) for _ in range(rule.arity)]
+
+    def build(xs: list[Value]) -> Value:
+        args = [_squash(sub(xs), *interval) for sub, interval in zip(subs, rule.domain)]
+        return apply(rule, *args)
+
+    return build
+
+
+@given(expressions(), st.lists(st.floats(-3, 3), min_size=3, max_size=3))
+def test_composite_expressions_match_central_differences(
+    build: Callable[[list[Value]], Value], point: list[float]
+) -> None:
+    xs = [Value(x) for x in point]
+    y = build(xs)
+    y.backward()
+
+    def f(*v: float) -> float:
+        return build([Value(x) for x in v]).data
+
+    for i, x in enumerate(xs):
+        assert close(x.grad, central_difference(f, point, i), rtol=1e-4, atol=1e-6)
