@@ -95,7 +95,7 @@ ADD = Rule(
 )  # fmt: skip
 SUB = Rule(
     "sub", "-", lambda a, b: a - b, lambda a, b, y: (1.0, -1.0),
-    "#0 - #1", ("1", "-1"), "#0 - #1", ("1", "-1"), (ANY, ANY),
+    "#0 - #1", ("1", "(-1)"), "#0 - #1", ("1", "(-1)"), (ANY, ANY),
 )  # fmt: skip
 MUL = Rule(
     "mul", "*", lambda a, b: a * b, lambda a, b, y: (b, a),
@@ -120,7 +120,7 @@ POWC = Rule(  # x ** n with a plain-number exponent n: n is a constant, not diff
 )  # fmt: skip
 NEG = Rule(
     "neg", "neg", lambda a: -a, lambda a, y: (-1.0,),
-    "-#0", ("-1",), "-#0", ("-1",), (ANY,),
+    "-#0", ("(-1)",), "-#0", ("(-1)",), (ANY,),
 )  # fmt: skip
 EXP = Rule(
     "exp", "exp", math.exp, lambda a, y: (y,),

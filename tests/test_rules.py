@@ -86,8 +86,18 @@ def test_relu_and_abs_at_zero_use_the_subgradient_zero() -> None:
 
 def test_unary_list_is_the_one_argument_rules() -> None:
     assert {r.name for r in UNARY} == {
-        "neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs"
-    }  # fmt: skip
+        "neg",
+        "exp",
+        "log",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "sqrt",
+        "abs",
+    }
 
 
 def test_sigmoid_is_stable_for_large_inputs() -> None:

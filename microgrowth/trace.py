@@ -1,0 +1,330 @@
+"""The adjoint table: how reverse mode computes every derivative of one expression, step by step.
+
+`trace(y)` gives the forward primal trace and the reverse adjoint trace of Baydin et al. (2018),
+"Automatic differentiation in machine learning: a survey", arXiv:1502.05767, Table 2. Inputs are
+numbered v_{1-n} .. v_0, intermediates v_1, v_2, ... and the output is y = v_l. The adjoint trace
+runs from ȳ = 1 back to the inputs; each edge adds ``v̄_i * ∂v_i/∂v_j`` to ``v̄_j`` and a node that
+feeds several others receives the sum of its contributions.
+
+The nodes and the local partials come from the engine itself: the same `topological_order` and the
+same local-gradient closures that `backward()` uses, and the formulas from the rule table.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from microgrowth.engine import Value, topological_order
+
+Cell = tuple[str, str]  # (plain text, LaTeX math)
+
+
+def number(x: float, digits: int = 4) -> str:
+    """``x`` with at most ``digits`` decimals and no trailing zeros: 11.6521, 5.5, 2, -0.2837."""
+    if x != 0 and (abs(x) >= 1e9 or abs(x) < 10.0**-digits):
+        return f"{x:.{digits}e}"
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def table_order(root: Value) -> list[Value]:
+    """The nodes in the order of the table: `topological_order` (the order of `backward()`),
+    regrouped by depth, so that operations at the same distance from the inputs are numbered
+    together, as in the survey (v_1 = ln v_{-1}, v_2 = v_{-1} v_0, v_3 = sin v_0, v_4 = v_1 + v_2).
+    Inputs come first, in the order the walk meets them."""
+    order = topological_order(root)
+    depth: dict[Value, int] = {}
+    for node in order:
+        depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
+    inputs = [n for n in order if n.rule is None and not n.is_constant]
+    ops = sorted((n for n in order if n.rule is not None), key=depth.__getitem__)  # stable
+    constants = [n for n in order if n.is_constant]
+    return inputs + ops + constants
+
+
+def names(order: Sequence[Value]) -> dict[Value, str]:
+    """v-numbers for a `table_order`: inputs v_{1-n} .. v_0, then v_1, v_2, ...; constants none."""
+    n_inputs = sum(1 for n in order if n.rule is None and not n.is_constant)
+    numbered = enumerate(n for n in order if not n.is_constant)
+    return {node: _text_name(i - n_inputs + 1) for i, node in numbered}
+
+
+def _text_name(index: int) -> str:
+    return f"v_{{{index}}}" if index < 0 else f"v_{index}"  # v_{-1}, v_0, v_1
+
+
+def _latex_name(name: str) -> str:
+    return name if "{" in name else "v_{" + name[2:] + "}"  # v_0 -> v_{0}
+
+
+def _bar(cell: Cell) -> Cell:
+    text, tex = cell
+    return text[0] + "\u0304" + text[1:], "\\bar{" + tex[0] + "}" + tex[1:]
+
+
+def _escape_latex(text: str) -> str:
+    out = text
+    for ch in "\\&%$#_{}":
+        out = out.replace(ch, "\\" + ch if ch != "\\" else "\\textbackslash{}")
+    return out.replace("~", "\\textasciitilde{}").replace("^", "\\textasciicircum{}")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One edge of the reverse sweep: ``v̄_target += v̄_source * ∂v_source/∂v_target``."""
+
+    target: Cell
+    source: Cell
+    partial_formula: Cell  # the local partial written with v-names: cos(v_0)
+    source_adjoint: float
+    partial: float
+
+    @property
+    def value(self) -> float:
+        return self.source_adjoint * self.partial
+
+
+@dataclass(frozen=True)
+class AdjointRow:
+    """The adjoint of one node: its contributions (one per outgoing edge) and their sum."""
+
+    node: Cell
+    contributions: tuple[Contribution, ...]
+    value: float
+    seed: bool = False
+
+
+@dataclass(frozen=True)
+class PrimalRow:
+    node: Cell
+    definition: Cell
+    value: float
+    label: str
+
+
+class Trace:
+    """The forward primal trace and reverse adjoint trace of one expression."""
+
+    def __init__(self, root: Value, digits: int = 4) -> None:
+        self.digits = digits
+        self.order = table_order(root)
+        self.names = names(self.order)
+        cell = self._cell
+        self.primal: list[PrimalRow] = []
+        for node in self.order:
+            if node.is_constant:
+                continue
+            if node.rule is None:
+                label = node.label or "input"
+                definition = (label, f"\\mathrm{{{_escape_latex(label)}}}")
+            else:
+                args = [cell(p) for p in node.parents]
+                definition = (
+                    _fill(node.rule.text, [a[0] for a in args], ""),
+                    _fill(node.rule.latex, [a[1] for a in args], ""),
+                )
+            self.primal.append(PrimalRow(cell(node), definition, node.data, node.label))
+        self.output = root
+        self.adjoint, self.adjoints = self._reverse_sweep(root)
+        adjoints = self.adjoints
+        self.gradients = {
+            (node.label or self.names[node]): adjoints[node]
+            for node in self.order
+            if node.rule is None and not node.is_constant
+        }
+        """The input adjoints by label (or v-name): what `backward()` puts in ``grad``."""
+
+    def _cell(self, node: Value) -> Cell:
+        if node.is_constant:
+            text = number(node.data, self.digits)
+            return (f"({text})" if node.data < 0 else text), text
+        name = self.names[node]
+        return name, _latex_name(name)
+
+    def _reverse_sweep(self, root: Value) -> tuple[list[AdjointRow], dict[Value, float]]:
+        adjoint: dict[Value, float] = {root: 1.0}
+        incoming: dict[Value, list[Contribution]] = {}
+        rows: list[AdjointRow] = []
+        for node in reversed(self.order):
+            if node.is_constant:
+                continue
+            if node is root:
+                rows.append(AdjointRow(self._cell(node), (), 1.0, seed=True))
+            else:
+                parts = tuple(incoming.get(node, ()))
+                adjoint[node] = sum(c.value for c in parts)
+                rows.append(AdjointRow(self._cell(node), parts, adjoint[node]))
+            if node.rule is None:
+                continue
+            args = [self._cell(p) for p in node.parents]
+            me = self._cell(node)
+            for i, (parent, d) in enumerate(zip(node.parents, node.local_grads())):
+                if parent.is_constant:
+                    continue
+                formula = (
+                    _fill(node.rule.partial_text[i], [a[0] for a in args], me[0]),
+                    _fill(node.rule.partial_latex[i], [a[1] for a in args], me[1]),
+                )
+                edge = Contribution(self._cell(parent), me, formula, adjoint[node], d)
+                incoming.setdefault(parent, []).append(edge)
+        return rows, adjoint
+
+    # --- renderings -------------------------------------------------------------------------
+
+    def primal_cells(self) -> list[tuple[Cell, Cell, Cell]]:
+        num = self._num
+        rows = [(r.node, r.definition, num(r.value)) for r in self.primal]
+        out = self.output.label or "y"
+        rows.append(((out, f"\\mathrm{{{_escape_latex(out)}}}"), self._cell(self.output),
+                     num(self.output.data)))  # fmt: skip
+        return rows
+
+    def adjoint_cells(self) -> list[tuple[Cell, Cell, Cell]]:
+        num = self._num
+        rows: list[tuple[Cell, Cell, Cell]] = []
+
+        def factor(x: float) -> str:  # a negative second factor in parentheses: 1 * (-1)
+            text = number(x, self.digits)
+            return f"({text})" if text.startswith("-") else text
+
+        for row in self.adjoint:
+            bar = _bar(row.node)
+            if row.seed:
+                rows.append((bar, ("ȳ = 1 (the seed)", "\\bar{y} = 1"), num(1.0)))
+                continue
+            many = len(row.contributions) > 1
+            for c in row.contributions:
+                src = _bar(c.source)
+                where = (f" (from {c.source[0]})", f" \\text{{ (from }} {c.source[1]})")
+                who = (bar[0] + where[0], bar[1] + where[1]) if many else bar
+                formula = (
+                    f"{src[0]} * ∂{c.source[0]}/∂{c.target[0]} = {src[0]} * "
+                    f"{c.partial_formula[0]} = {num(c.source_adjoint)[0]} * {factor(c.partial)}",
+                    f"{src[1]} \\frac{{\\partial {c.source[1]}}}{{\\partial {c.target[1]}}} = "
+                    f"{src[1]} \\cdot {c.partial_formula[1]} = "
+                    f"{num(c.source_adjoint)[1]} \\cdot {factor(c.partial)}",
+                )
+                rows.append((who, formula, num(c.value)))
+            if many:
+                terms = " + ".join(num(c.value)[0] for c in row.contributions)
+                sum_text = f"the {len(row.contributions)} contributions above: {terms}"
+                sum_tex = " + ".join(num(c.value)[1] for c in row.contributions)
+                rows.append(((bar[0] + " (sum)", bar[1] + " \\text{ (sum)}"),
+                             (sum_text, sum_tex), num(row.value)))  # fmt: skip
+        for node in self.order:
+            if node.rule is not None or node.is_constant:
+                continue
+            value = self.gradients[node.label or self.names[node]]
+            bar = _bar(self._cell(node))
+            label = node.label or self._cell(node)[0]
+            partial_tex = f"\\frac{{\\partial y}}{{\\partial {self._cell(node)[1]}}}"
+            rows.append(((f"∂y/∂{label}", partial_tex),
+                         (f"= {bar[0]} (the gradient)", f"= {bar[1]}"), num(value)))  # fmt: skip
+        return rows
+
+    def _num(self, x: float) -> Cell:
+        text = number(x, self.digits)
+        return text, text
+
+    def _tables(self) -> list[tuple[str, list[tuple[Cell, Cell, Cell]], tuple[str, str, str]]]:
+        return [
+            ("Forward primal trace", self.primal_cells(), ("v", "definition", "value")),
+            ("Reverse adjoint trace (from the output back to the inputs)",
+             self.adjoint_cells(), ("adjoint", "formula", "value")),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        blocks = []
+        for title, rows, header in self._tables():
+            lines = [header, *((a[0], b[0], c[0]) for a, b, c in rows)]
+            widths = [max(_width(line[i]) for line in lines) for i in range(3)]
+            equals = title.startswith("Forward")
+            body = [
+                "  "
+                + _pad(a, widths[0])
+                + ("  = " if equals and i else "    " if equals else "  ")
+                + _pad(b, widths[1])
+                + "  "
+                + " " * (widths[2] - _width(c))
+                + c
+                for i, (a, b, c) in enumerate(lines)
+            ]
+            blocks.append("\n".join([title, *body]))
+        return "\n\n".join(blocks)
+
+    def to_markdown(self) -> str:
+        blocks = []
+        for title, rows, header in self._tables():
+            lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|---|---|---:|"]
+            lines += [f"| {_md(a[0])} | {_md(b[0])} | {c[0]} |" for a, b, c in rows]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks) + "\n"
+
+    def to_latex(self) -> str:
+        blocks = []
+        for title, rows, header in self._tables():
+            lines = [
+                "\\begin{tabular}{lll}",
+                f"\\multicolumn{{3}}{{l}}{{\\textbf{{{_escape_latex(title)}}}}} \\\\",
+                " & ".join(f"\\textit{{{h}}}" for h in header) + " \\\\",
+                "\\hline",
+            ]
+            lines += [f"${a[1]}$ & ${b[1]}$ & ${c[1]}$ \\\\" for a, b, c in rows]
+            lines.append("\\end{tabular}")
+            blocks.append("\n".join(lines))
+        return "\n\n\\bigskip\n\n".join(blocks) + "\n"
+
+    def to_html(self) -> str:
+        blocks = []
+        for title, rows, header in self._tables():
+            head = "".join(f"<th>{h}</th>" for h in header)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(x[0])}</td>" for x in row) + "</tr>"
+                for row in rows
+            )
+            blocks.append(
+                f"<table><caption>{html.escape(title)}</caption>"
+                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            )
+        return "<div>" + "".join(blocks) + "</div>"
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self.primal)} rows: y = {number(self.output.data, self.digits)}>"
+
+
+def _width(text: str) -> int:
+    """Columns on a terminal: a combining macron (the bar of v̄) takes none."""
+    return sum(1 for ch in text if not unicodedata.combining(ch))
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _fill(template: str, args: Sequence[str], output: str) -> str:
+    """Put names into a rule's formula template: ``#0``, ``#1`` the inputs, ``#y`` the output."""
+    out = template.replace("#y", output)
+    for i, arg in enumerate(args):
+        out = out.replace(f"#{i}", arg)
+    return out
+
+
+def trace(y: Value, digits: int = 4) -> Trace:
+    """The adjoint table of ``y``: forward primal trace, reverse adjoint trace, gradients.
+
+    It does not touch any ``grad``: the gradients it shows equal what ``y.backward()`` gives.
+    """
+    return Trace(y, digits)

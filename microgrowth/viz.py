@@ -1,0 +1,135 @@
+"""Computation graphs drawn with Graphviz: in a notebook, to an SVG string, to a file.
+
+One box per Value (its name from the adjoint table, v_{-1} .. v_l or its label, with ``data`` and
+``grad``), one oval per operation (``+``, ``*``, ``ln``, ``**2``) feeding its result, and the edges
+in argument order (``x * x`` shows two edges). On request each edge shows its local partial and
+the adjoint it carries back, the numbers of the adjoint table. Node names come from the table's
+numbering, never from ``id()``, so the same expression gives the same DOT source byte for byte.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import graphviz
+
+from microgrowth.engine import Value
+from microgrowth.trace import Trace, number
+
+INSTALL_HINT = (
+    "Graphviz's dot program was not found: install it with 'sudo apt-get install graphviz' "
+    "(Debian/Ubuntu), 'brew install graphviz' (macOS) or from https://graphviz.org/download/; "
+    "draw(y).source gives the DOT text without it"
+)
+MAX_NODES = 1000
+FONT = "Helvetica,Arial,sans-serif"
+
+
+def _label(*lines: str) -> str:
+    """Lines for a DOT label: backslashes escaped, lines joined by DOT's \\n."""
+    return "\\n".join(line.replace("\\", "\\\\") for line in lines)
+
+
+def draw(
+    y: Value,
+    *,
+    rankdir: str = "LR",
+    show_grads: bool = True,
+    show_edges: bool = False,
+    digits: int = 4,
+    max_nodes: int | None = MAX_NODES,
+) -> graphviz.Digraph:
+    """The computation graph of ``y`` as a `graphviz.Digraph` (shown inline in Jupyter).
+
+    ``rankdir`` is "LR" (inputs on the left) or "TB" (inputs on top); ``show_edges`` writes on
+    each edge its local partial and the contribution it carries back (``v̄ += ...``);
+    ``max_nodes`` refuses graphs too large to read (None draws them anyway).
+    """
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir={rankdir!r}: use 'LR' (left to right) or 'TB' (top to bottom)")
+    table = Trace(y, digits=digits)
+    values = [n for n in table.order if not n.is_constant]
+    if max_nodes is not None and len(values) > max_nodes:
+        raise ValueError(
+            f"the graph has {len(values):,} values, more than max_nodes={max_nodes:,}: a picture "
+            "that large is unreadable and slow to lay out. Draw a smaller part (one neuron's "
+            "output, one loss term), or pass max_nodes=None to draw it anyway."
+        )
+    ids = {node: f"n{i}" for i, node in enumerate(table.order)}
+    dot = graphviz.Digraph(
+        "microgrowth",
+        graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.4"},
+        node_attr={"fontname": FONT, "fontsize": "12"},
+        edge_attr={"fontname": FONT, "fontsize": "10", "color": "#555555"},
+    )
+    for node in table.order:
+        if node.is_constant:
+            continue
+        name = table.names[node]
+        title = f"{node.label} ({name})" if node.label else name
+        lines = [title, f"data {number(node.data, digits)}"]
+        if show_grads:
+            lines.append(f"grad {number(node.grad, digits)}")
+        leaf = node.rule is None
+        dot.node(ids[node], _label(*lines), shape="box", style="rounded,filled",
+                 fillcolor="#dbeafe" if leaf else "#f3f4f6")  # fmt: skip
+        if leaf:
+            continue
+        rule = node.rule
+        assert rule is not None
+        op_id = ids[node] + "_op"
+        symbol = rule.symbol
+        parents = list(enumerate(node.parents))
+        if rule.name == "powc":  # x ** 2: the exponent belongs in the operation's name
+            symbol += number(node.parents[1].data, digits)
+            parents = parents[:1]
+        dot.node(op_id, _label(symbol), shape="ellipse", style="filled", fillcolor="#fef3c7")
+        dot.edge(op_id, ids[node])
+        partials = node.local_grads()
+        for i, parent in parents:
+            if parent.is_constant:
+                const_id = f"{op_id}_c{i}"
+                dot.node(const_id, number(parent.data, digits), shape="plaintext")
+                dot.edge(const_id, op_id)
+                continue
+            label = ""
+            if show_edges:
+                contribution = table.adjoints[node] * partials[i]
+                label = _label(
+                    f"∂{table.names[node]}/∂{table.names[parent]} = {number(partials[i], digits)}",
+                    f"v̄{table.names[parent][1:]} += {number(contribution, digits)}",
+                )
+            dot.edge(ids[parent], op_id, label=label or None)
+    return dot
+
+
+def to_svg(y: Value, **options: object) -> str:
+    """The picture as SVG text (needs Graphviz's dot program; no temporary files)."""
+    return _pipe(draw(y, **options), "svg").decode("utf-8")  # type: ignore[arg-type]
+
+
+def render(y: Value, path: str | Path, **options: object) -> Path:
+    """Write the picture to ``path``; the extension picks the format (.svg, .png, .pdf, ...).
+
+    ``.dot`` and ``.gv`` write the DOT source and need no Graphviz program.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if not fmt:
+        raise ValueError(f"{path}: give the file an extension such as .svg, .png or .pdf")
+    dot = draw(y, **options)  # type: ignore[arg-type]
+    if fmt in ("dot", "gv"):
+        path.write_text(dot.source, encoding="utf-8")
+        return path
+    if fmt not in graphviz.FORMATS:
+        raise ValueError(f"{path}: Graphviz cannot write .{fmt}; use .svg, .png, .pdf or .dot")
+    path.write_bytes(_pipe(dot, fmt))
+    return path
+
+
+def _pipe(dot: graphviz.Digraph, fmt: str) -> bytes:
+    try:
+        data: bytes = dot.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeError(INSTALL_HINT) from None
+    return data
