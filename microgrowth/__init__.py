@@ -8,7 +8,7 @@
 (11.6521, 5.5, 1.7163)
 """
 
-from microgrowth.engine import Value, constant, topological_order
+from microgrowth.engine import Value, constant, dot, topological_order
 from microgrowth.functions import abs, cos, exp, ln, log, neg, relu, sigmoid, sin, sqrt, tan, tanh
 from microgrowth.rules import RULES, Rule
 
@@ -19,6 +19,7 @@ __all__ = [
     "abs",
     "constant",
     "cos",
+    "dot",
     "exp",
     "ln",
     "log",

@@ -15,10 +15,13 @@ them with names such as ``v_{-1}``. Angles are in radians. The layout follows HI
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 Interval = tuple[float, float]
+Template = str | Callable[[Sequence[str], str], str]  # "#0 * #1", or (args, output) -> text
+PartialTemplate = str | Callable[[int, Sequence[str], str], str]  # or (i, args, output) -> text
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +32,19 @@ class Rule:
     symbol: str  # the operation node in a graph: "*", "ln"
     forward: Callable[..., float]  # (*inputs) -> output
     partials: Callable[..., tuple[float, ...]]  # (*inputs, output) -> d output / d input_i
-    text: str  # "#0 * #1"
-    partial_text: tuple[str, ...]  # one per input: ("#1", "#0")
-    latex: str
-    partial_latex: tuple[str, ...]
+    text: Template  # "#0 * #1"
+    partial_text: tuple[PartialTemplate, ...]  # one per input: ("#1", "#0"); variadic: one
+    latex: Template
+    partial_latex: tuple[PartialTemplate, ...]
     domain: tuple[Interval, ...]  # where each input is sampled by the tests
     domain_text: str = ""  # said in the error when an input is out of the domain
     kinks: tuple[float, ...] = ()  # points where the derivative jumps (relu, abs at 0)
+    variadic: bool = False  # any number of inputs (dot): the templates are functions
 
     @property
     def arity(self) -> int:
-        return len(self.partial_text)
+        """The number of inputs; -1 for a variadic rule."""
+        return -1 if self.variadic else len(self.partial_text)
 
 
 # --- forward functions that need more than one line --------------------------------------
@@ -166,11 +171,41 @@ ABS = Rule(
     kinks=(0.0,),
 )  # fmt: skip
 
+
+def _dot(*wx: float) -> float:
+    n = len(wx) // 2
+    return float(sum(map(operator.mul, wx[:n], wx[n:])))
+
+
+def _dot_partials(*wx_y: float) -> tuple[float, ...]:
+    n = (len(wx_y) - 1) // 2  # d/dw_i = x_i, d/dx_i = w_i
+    return wx_y[n : 2 * n] + wx_y[:n]
+
+
+def _dot_text(times: str) -> Callable[[Sequence[str], str], str]:
+    def text(args: Sequence[str], output: str) -> str:
+        n = len(args) // 2
+        return " + ".join(f"{w}{times}{x}" for w, x in zip(args[:n], args[n:]))
+
+    return text
+
+
+def _dot_partial(i: int, args: Sequence[str], output: str) -> str:
+    n = len(args) // 2
+    return args[i + n] if i < n else args[i - n]  # the other factor of the product
+
+
+DOT = Rule(  # w_1 x_1 + ... + w_n x_n: inputs w_1..w_n then x_1..x_n
+    "dot", "·", _dot, _dot_partials, _dot_text(" * "), (_dot_partial,),
+    _dot_text(" "), (_dot_partial,), (ANY,), variadic=True,
+)  # fmt: skip
+
+
 RULES: dict[str, Rule] = {
     r.name: r
     for r in (
         *(ADD, SUB, MUL, DIV, POW, POWC, NEG),
-        *(EXP, LOG, SIN, COS, TAN, TANH, SIGMOID, RELU, SQRT, ABS),
+        *(EXP, LOG, SIN, COS, TAN, TANH, SIGMOID, RELU, SQRT, ABS, DOT),
     )
 }
 """Every primitive by name. The tests loop over this table."""

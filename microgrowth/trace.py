@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from microgrowth.engine import Value, topological_order
+from microgrowth.rules import Rule, Template
 
 Cell = tuple[str, str]  # (plain text, LaTeX math)
 
@@ -165,8 +166,8 @@ class Trace:
                 if parent.is_constant:
                     continue
                 formula = (
-                    _fill(node.rule.partial_text[i], [a[0] for a in args], me[0]),
-                    _fill(node.rule.partial_latex[i], [a[1] for a in args], me[1]),
+                    _fill_partial(node.rule, i, [a[0] for a in args], me[0], latex=False),
+                    _fill_partial(node.rule, i, [a[1] for a in args], me[1], latex=True),
                 )
                 edge = Contribution(self._cell(parent), me, formula, adjoint[node], d)
                 incoming.setdefault(parent, []).append(edge)
@@ -314,12 +315,24 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _fill(template: str, args: Sequence[str], output: str) -> str:
+def _fill(template: Template, args: Sequence[str], output: str) -> str:
     """Put names into a rule's formula template: ``#0``, ``#1`` the inputs, ``#y`` the output."""
+    if callable(template):
+        return template(args, output)
     out = template.replace("#y", output)
     for i, arg in enumerate(args):
         out = out.replace(f"#{i}", arg)
     return out
+
+
+def _fill_partial(rule: Rule, i: int, args: Sequence[str], output: str, latex: bool) -> str:
+    """The local partial d output / d input_i of ``rule`` written with names."""
+    templates = rule.partial_latex if latex else rule.partial_text
+    template = templates[0] if rule.variadic else templates[i]
+    text = template(i, args, output) if callable(template) else _fill(template, args, output)
+    if " + " in text or " - " in text:  # a sum inside a product needs its parentheses
+        return f"\\left({text}\\right)" if latex else f"({text})"
+    return text
 
 
 def trace(y: Value, digits: int = 4) -> Trace:

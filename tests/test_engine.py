@@ -252,10 +252,11 @@ def expressions(draw: st.DrawFn, depth: int = 3) -> Callable[[list[Value]], Valu
         i = draw(st.integers(0, 2))
         return lambda xs: xs[i]
     rule = draw(st.sampled_from(SMOOTH))
-    subs = [draw(expressions(depth - 1)) for _ in range(rule.arity)]
+    domain = rule.domain * 4 if rule.variadic else rule.domain  # dot: two weights, two inputs
+    subs = [draw(expressions(depth - 1)) for _ in domain]
 
     def build(xs: list[Value]) -> Value:
-        args = [_squash(sub(xs), *interval) for sub, interval in zip(subs, rule.domain)]
+        args = [_squash(sub(xs), *interval) for sub, interval in zip(subs, domain, strict=True)]
         return apply(rule, *args)
 
     return build
@@ -274,3 +275,31 @@ def test_composite_expressions_match_central_differences(
 
     for i, x in enumerate(xs):
         assert close(x.grad, central_difference(f, point, i), rtol=1e-4, atol=1e-6)
+
+
+def test_dot_is_one_node_with_the_gradients_of_the_sum_of_products() -> None:
+    ws = [Value(0.5), Value(-2.0), Value(3.0)]
+    xs = [Value(1.5), Value(4.0), Value(-1.0)]
+    y = mg.dot(ws, xs)
+    assert y.parents == (*ws, *xs)
+    assert y.data == 0.5 * 1.5 - 2.0 * 4.0 - 3.0
+    y.backward()
+    assert [w.grad for w in ws] == [x.data for x in xs]
+    assert [x.grad for x in xs] == [w.data for w in ws]
+    assert mg.dot([2.0], [Value(3.0)]).data == 6.0  # numbers are constants
+    with pytest.raises(ValueError, match="dot: needs two sequences of the same length"):
+        mg.dot(ws, xs[:2])
+
+
+def test_dot_with_a_shared_input_sums_both_edges() -> None:
+    x = Value(3.0)
+    y = mg.dot([x, x], [x, 2.0])  # x*x + x*2
+    y.backward()
+    assert x.grad == 2 * 3.0 + 2.0
+
+
+def test_local_closure_matches_local_grads() -> None:
+    x = Value(0.3)
+    y = x.tanh()
+    assert y.local() == y.local_grads() == (1 - math.tanh(0.3) ** 2,)
+    assert x.local() == ()
