@@ -202,6 +202,10 @@ class Value:
     def sigmoid(self) -> Value:
         return _apply1(rules.SIGMOID, self)
 
+    def softplus(self) -> Value:
+        """ln(1 + e^x), computed without overflow; its derivative is sigmoid(x)."""
+        return _apply1(rules.SOFTPLUS, self)
+
     def relu(self) -> Value:
         return _apply1(rules.RELU, self)
 
@@ -311,6 +315,11 @@ def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
             f"dot: needs two sequences of the same length, at least 1; got {len(ws)} and {len(xs)}"
         )
     return _apply_n(rules.DOT, [*ws, *xs])
+
+
+def no_grad_values(xs: Sequence[float]) -> list[Value]:
+    """Plain numbers as input Values (a data point fed to a model)."""
+    return [x if isinstance(x, Value) else Value(x) for x in xs]
 
 
 def constant(x: object, rule: Rule | None = None) -> Value:

@@ -38,6 +38,10 @@ def sigmoid(x: Operand) -> Value:
     return apply(rules.SIGMOID, x)
 
 
+def softplus(x: Operand) -> Value:
+    return apply(rules.SOFTPLUS, x)
+
+
 def relu(x: Operand) -> Value:
     return apply(rules.RELU, x)
 

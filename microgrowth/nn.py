@@ -25,6 +25,9 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 class Module:
     """Anything with parameters: ``parameters()``, ``zero_grad()``, ``state_dict()``."""
 
+    def __call__(self, x: Sequence[Operand]) -> Value | list[Value]:
+        raise NotImplementedError(f"{type(self).__name__} does not define __call__")
+
     def parameters(self) -> list[Value]:
         return []
 

@@ -81,6 +81,10 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
+
+
 def _sqrt_partials(x: float, out: float) -> tuple[float]:
     if out == 0.0:
         raise ZeroDivisionError("sqrt: the derivative 1/(2*sqrt(x)) is infinite at x=0.0")
@@ -156,6 +160,10 @@ SIGMOID = Rule(
     "sigmoid", "σ", _sigmoid, lambda a, y: (y * (1.0 - y),),
     "sigmoid(#0)", ("#y * (1 - #y)",), "\\sigma(#0)", ("#y (1 - #y)",), (ANY,),
 )  # fmt: skip
+SOFTPLUS = Rule(
+    "softplus", "softplus", _softplus, lambda a, y: (_sigmoid(a),),
+    "softplus(#0)", ("sigmoid(#0)",), "\\ln(1 + e^{#0})", ("\\sigma(#0)",), (ANY,),
+)  # fmt: skip
 RELU = Rule(
     "relu", "ReLU", lambda a: a if a > 0 else 0.0, lambda a, y: (1.0 if a > 0 else 0.0,),
     "relu(#0)", ("[#0 > 0]",), "\\max(0, #0)", ("[#0 > 0]",), (ANY,), kinks=(0.0,),
@@ -205,7 +213,7 @@ RULES: dict[str, Rule] = {
     r.name: r
     for r in (
         *(ADD, SUB, MUL, DIV, POW, POWC, NEG),
-        *(EXP, LOG, SIN, COS, TAN, TANH, SIGMOID, RELU, SQRT, ABS, DOT),
+        *(EXP, LOG, SIN, COS, TAN, TANH, SIGMOID, SOFTPLUS, RELU, SQRT, ABS, DOT),
     )
 }
 """Every primitive by name. The tests loop over this table."""
