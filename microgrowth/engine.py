@@ -30,8 +30,9 @@ from microgrowth import rules
 from microgrowth.rules import Rule
 
 Operand = Union["Value", float, int]
+Node = Union["Value", "Constant"]  # what a graph is made of: Values, and constants among parents
 
-CONST = "const"  # the op of a plain number that was turned into a Value, as in 2 * x
+CONST = "const"  # the op of a plain number inside a graph, as in 2 * x
 
 
 class Value:
@@ -42,12 +43,14 @@ class Value:
     data: float
     grad: float
     label: str
-    _parents: tuple[Value, ...]
+    _parents: tuple[Node, ...]
     _rule: Rule | None
-    _saved: tuple[float, ...]  # the input numbers the local gradients need
+    _saved: tuple[float, ...]  # the numbers the local gradients need: inputs, then output
 
     def __init__(self, data: float, label: str = "") -> None:
-        self.data = _as_number(data, "Value")
+        if type(data) is not float or not _isfinite(data):
+            data = _as_number(data, "Value")
+        self.data = data
         self.grad = 0.0
         self.label = label
         self._parents = ()
@@ -56,8 +59,10 @@ class Value:
 
     # --- what the node knows ----------------------------------------------------------------
 
+    is_constant = False  # see Constant
+
     @property
-    def parents(self) -> tuple[Value, ...]:
+    def parents(self) -> tuple[Node, ...]:
         """The inputs of the operation that made this node, in argument order."""
         return self._parents
 
@@ -69,31 +74,24 @@ class Value:
     @property
     def op(self) -> str:
         """The operation's name ("mul", "log", ...), "const" for a plain number, "" for an input."""
-        if self._rule is not None:
-            return self._rule.name
-        return CONST if self.is_constant else ""
+        return "" if self._rule is None else self._rule.name
 
     _op = op  # micrograd's name
-
-    @property
-    def is_constant(self) -> bool:
-        """True for a plain number that an operation turned into a Value (the 2 in 2 * x)."""
-        return self.label is _CONST_LABEL
 
     def local_grads(self) -> tuple[float, ...]:
         """The local partial derivatives d self / d parent, one per parent (empty for a leaf)."""
         rule = self._rule
-        return () if rule is None else rule.partials(*self._saved, self.data)
+        return () if rule is None else rule.partials(*self._saved)
 
     @property
     def local(self) -> Callable[[], tuple[float, ...]]:
         """The local-gradient closure as a callable: ``node.local()`` == ``node.local_grads()``."""
         if self._rule is None:
             return tuple
-        return partial(self._rule.partials, *self._saved, self.data)
+        return partial(self._rule.partials, *self._saved)
 
     def __repr__(self) -> str:
-        extra = f", label={self.label!r}" if self.label and not self.is_constant else ""
+        extra = f", label={self.label!r}" if self.label else ""
         extra += f", op={self.op!r}" if self._rule is not None else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
 
@@ -109,25 +107,37 @@ class Value:
         ``zero_grad()`` (here, or on a model) first to recompute from scratch. If a local
         derivative cannot be computed, the error is raised and every ``grad`` is left as it was.
         """
-        grad = _as_number(grad, "backward")
+        if type(grad) is not float:
+            grad = _as_number(grad, "backward")
         order = topological_order(self)
-        before = [node.grad for node in order]
-        if any(before):  # earlier passes: run this one on zeros, add the old grads back after
-            for node in order:
-                node.grad = 0.0
+        before = None  # the grads of earlier passes, if any: this pass runs on zeros
+        for node in order:
+            if node.grad:
+                before = [n.grad for n in order]
+                for n in order:
+                    n.grad = 0.0
+                break
         try:
             self.grad = grad
             for node in reversed(order):
                 rule = node._rule
-                if rule is not None:
-                    g = node.grad
-                    for parent, d in zip(node._parents, rule.partials(*node._saved, node.data)):
+                if rule is None:
+                    continue
+                g = node.grad
+                local = rule.partials(*node._saved)
+                parents = node._parents
+                if len(parents) == 2:  # most nodes: the loop below, unrolled
+                    a, b = parents
+                    a.grad += local[0] * g
+                    b.grad += local[1] * g
+                else:
+                    for parent, d in zip(parents, local):
                         parent.grad += d * g
         except BaseException:
-            for node, old in zip(order, before):
-                node.grad = old
+            for i, node in enumerate(order):
+                node.grad = before[i] if before else 0.0
             raise
-        if any(before):
+        if before:
             for node, old in zip(order, before):
                 node.grad += old
 
@@ -216,37 +226,84 @@ class Value:
         return _apply1(rules.ABS, self)
 
 
-_CONST_LABEL = "#const"  # identity-compared marker (see is_constant); never a user's label
+class Constant(float):
+    """A plain number inside a graph (the 2 in ``2 * x``): a float that answers like a leaf.
+
+    Tables and pictures show it as the number itself. It has no gradient to keep (``grad`` reads
+    0 and ignores updates) and no parents. Being a float subclass without instance attributes, it
+    costs 32 bytes instead of a Value's hundred and is invisible to the cyclic garbage collector,
+    which matters in long chains such as ``y = y * 1.0001 + 0.001``.
+    """
+
+    __slots__ = ()
+    is_constant = True
+    label = ""
+    op = CONST
+    rule = None
+    parents: tuple[Node, ...] = ()
+    _parents: tuple[Node, ...] = ()
+    _rule = None
+    _saved: tuple[float, ...] = ()
+
+    @property
+    def data(self) -> float:
+        return float(self)
+
+    @property
+    def grad(self) -> float:
+        return 0.0
+
+    @grad.setter
+    def grad(self, value: float) -> None:
+        pass  # a constant is not differentiated: backward() may add to it, nothing is kept
+
+    def local_grads(self) -> tuple[float, ...]:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"Constant({float(self)!r})"
+
+
 _new = object.__new__
 _isfinite = math.isfinite
 _DOMAIN_ERRORS = (ArithmeticError, ValueError)
 
 
-def topological_order(root: Value) -> list[Value]:
+def topological_order(root: Node) -> list[Node]:
     """Every node ``root`` depends on, each after all of its parents, ``root`` last.
 
     Iterative depth-first search, so a chain of a million operations is fine. Parents are
     visited in argument order, so the order (and every table and picture built on it) is the
     same on every run. `backward()`, the adjoint table and the graph renderer all use it.
     """
-    order: list[Value] = []
-    seen: set[Value] = set()
-    stack: list[Value | None] = [root]
+    order: list[Node] = []
+    seen: set[Node] = set()  # equal constants count as one: they have nothing to propagate
+    stack: list[Node | None] = [root]
+    push, pop, emit, visit = stack.append, stack.pop, order.append, seen.add
     while stack:
-        node = stack.pop()
-        if node is None:  # all parents of the node below the marker are done
-            order.append(stack.pop())  # type: ignore[arg-type]
+        node = pop()
+        if node is None:  # every parent of the node below the marker is done
+            emit(pop())  # type: ignore[arg-type]
         elif node not in seen:
-            seen.add(node)
-            stack.append(node)
-            stack.append(None)
-            stack.extend(reversed(node._parents))
+            visit(node)
+            parents = node._parents
+            if not parents:
+                emit(node)
+            else:
+                push(node)
+                push(None)
+                if len(parents) == 2:  # the first parent on top: visited first
+                    push(parents[1])
+                    push(parents[0])
+                else:
+                    stack.extend(reversed(parents))
     return order
 
 
-def _make(data: float, parents: tuple[Value, ...], rule: Rule, saved: tuple[float, ...]) -> Value:
+def _make(rule: Rule, parents: tuple[Node, ...], saved: tuple[float, ...]) -> Value:
+    """The node of ``rule`` applied to ``parents``; ``saved`` ends with its output."""
     node: Value = _new(Value)
-    node.data = data
+    node.data = saved[-1]
     node.grad = 0.0
     node.label = ""
     node._parents = parents
@@ -256,35 +313,38 @@ def _make(data: float, parents: tuple[Value, ...], rule: Rule, saved: tuple[floa
 
 
 def _apply1(rule: Rule, a: Operand) -> Value:
-    if not isinstance(a, Value):
-        a = constant(a, rule)
-    x = a.data
+    pa: Node = a if isinstance(a, Value) else constant(a, rule)
+    x = pa.data
     try:
         y = rule.forward(x)
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, (x,), error) from None
     if not _isfinite(y):
         raise _domain_error(rule, (x,), OverflowError(f"result {y}"))
-    return _make(y, (a,), rule, (x,))
+    node: Value = _new(Value)  # what _make does, inlined: this is the hottest path
+    node.data, node.grad, node.label = y, 0.0, ""
+    node._parents, node._rule, node._saved = (pa,), rule, (x, y)
+    return node
 
 
 def _apply2(rule: Rule, a: Operand, b: Operand) -> Value:
-    if not isinstance(a, Value):
-        a = constant(a, rule)
-    if not isinstance(b, Value):
-        b = constant(b, rule)
-    x1, x2 = a.data, b.data
+    pa: Node = a if isinstance(a, Value) else constant(a, rule)
+    pb: Node = b if isinstance(b, Value) else constant(b, rule)
+    x1, x2 = pa.data, pb.data
     try:
         y = rule.forward(x1, x2)
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, (x1, x2), error) from None
     if not _isfinite(y):
         raise _domain_error(rule, (x1, x2), OverflowError(f"result {y}"))
-    return _make(y, (a, b), rule, (x1, x2))
+    node: Value = _new(Value)  # what _make does, inlined: this is the hottest path
+    node.data, node.grad, node.label = y, 0.0, ""
+    node._parents, node._rule, node._saved = (pa, pb), rule, (x1, x2, y)
+    return node
 
 
 def _apply_n(rule: Rule, args: Sequence[Operand]) -> Value:
-    nodes = tuple(a if isinstance(a, Value) else constant(a, rule) for a in args)
+    nodes: tuple[Node, ...] = tuple(a if isinstance(a, Value) else constant(a, rule) for a in args)
     xs = tuple(a.data for a in nodes)
     try:
         y = rule.forward(*xs)
@@ -292,7 +352,7 @@ def _apply_n(rule: Rule, args: Sequence[Operand]) -> Value:
         raise _domain_error(rule, xs, error) from None
     if not _isfinite(y):
         raise _domain_error(rule, xs, OverflowError(f"result {y}"))
-    return _make(y, nodes, rule, xs)
+    return _make(rule, nodes, (*xs, y))
 
 
 def apply(rule: Rule, *args: Operand) -> Value:
@@ -322,11 +382,9 @@ def no_grad_values(xs: Sequence[float]) -> list[Value]:
     return [x if isinstance(x, Value) else Value(x) for x in xs]
 
 
-def constant(x: object, rule: Rule | None = None) -> Value:
-    """A plain number as a Value that tables and graphs show as the number itself."""
-    node = Value(_as_number(x, rule.symbol if rule else "constant"))
-    node.label = _CONST_LABEL
-    return node
+def constant(x: object, rule: Rule | None = None) -> Constant:
+    """A plain number as a graph node that tables and graphs show as the number itself."""
+    return Constant(_as_number(x, rule.name if rule else "constant"))
 
 
 def _as_number(x: object, where: str) -> float:

@@ -3,59 +3,59 @@
 from __future__ import annotations
 
 from microgrowth import rules
-from microgrowth.engine import Operand, Value, apply
+from microgrowth.engine import Operand, Value, _apply1, apply
 
 
 def exp(x: Operand) -> Value:
-    return apply(rules.EXP, x)
+    return _apply1(rules.EXP, x)
 
 
 def log(x: Operand) -> Value:
     """The natural logarithm (also available as ``ln``)."""
-    return apply(rules.LOG, x)
+    return _apply1(rules.LOG, x)
 
 
 ln = log
 
 
 def sin(x: Operand) -> Value:
-    return apply(rules.SIN, x)
+    return _apply1(rules.SIN, x)
 
 
 def cos(x: Operand) -> Value:
-    return apply(rules.COS, x)
+    return _apply1(rules.COS, x)
 
 
 def tan(x: Operand) -> Value:
-    return apply(rules.TAN, x)
+    return _apply1(rules.TAN, x)
 
 
 def tanh(x: Operand) -> Value:
-    return apply(rules.TANH, x)
+    return _apply1(rules.TANH, x)
 
 
 def sigmoid(x: Operand) -> Value:
-    return apply(rules.SIGMOID, x)
+    return _apply1(rules.SIGMOID, x)
 
 
 def softplus(x: Operand) -> Value:
-    return apply(rules.SOFTPLUS, x)
+    return _apply1(rules.SOFTPLUS, x)
 
 
 def relu(x: Operand) -> Value:
-    return apply(rules.RELU, x)
+    return _apply1(rules.RELU, x)
 
 
 def sqrt(x: Operand) -> Value:
-    return apply(rules.SQRT, x)
+    return _apply1(rules.SQRT, x)
 
 
 def abs(x: Operand) -> Value:
-    return apply(rules.ABS, x)
+    return _apply1(rules.ABS, x)
 
 
 def neg(x: Operand) -> Value:
-    return apply(rules.NEG, x)
+    return _apply1(rules.NEG, x)
 
 
 FUNCTIONS = {r.name: (lambda x, r=r: apply(r, x)) for r in rules.UNARY}

@@ -22,6 +22,9 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 }
 
 
+_SHOWN = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
+
+
 class Module:
     """Anything with parameters: ``parameters()``, ``zero_grad()``, ``state_dict()``."""
 
@@ -99,7 +102,7 @@ class Neuron(Module):
         return [*self.w, self.b]
 
     def __repr__(self) -> str:
-        return f"{self.activation.capitalize()}Neuron({len(self.w)})"
+        return f"{_SHOWN[self.activation]}Neuron({len(self.w)})"  # micrograd's ReLUNeuron(2)
 
 
 class Layer(Module):

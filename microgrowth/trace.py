@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from microgrowth.engine import Value, topological_order
+from microgrowth.engine import Node, Value, topological_order
 from microgrowth.rules import Rule, Template
 
 Cell = tuple[str, str]  # (plain text, LaTeX math)
@@ -31,13 +31,13 @@ def number(x: float, digits: int = 4) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def table_order(root: Value) -> list[Value]:
+def table_order(root: Value) -> list[Node]:
     """The nodes in the order of the table: `topological_order` (the order of `backward()`),
     regrouped by depth, so that operations at the same distance from the inputs are numbered
     together, as in the survey (v_1 = ln v_{-1}, v_2 = v_{-1} v_0, v_3 = sin v_0, v_4 = v_1 + v_2).
     Inputs come first, in the order the walk meets them."""
     order = topological_order(root)
-    depth: dict[Value, int] = {}
+    depth: dict[Node, int] = {}
     for node in order:
         depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
     inputs = [n for n in order if n.rule is None and not n.is_constant]
@@ -46,7 +46,7 @@ def table_order(root: Value) -> list[Value]:
     return inputs + ops + constants
 
 
-def names(order: Sequence[Value]) -> dict[Value, str]:
+def names(order: Sequence[Node]) -> dict[Node, str]:
     """v-numbers for a `table_order`: inputs v_{1-n} .. v_0, then v_1, v_2, ...; constants none."""
     n_inputs = sum(1 for n in order if n.rule is None and not n.is_constant)
     numbered = enumerate(n for n in order if not n.is_constant)
@@ -138,16 +138,16 @@ class Trace:
         }
         """The input adjoints by label (or v-name): what `backward()` puts in ``grad``."""
 
-    def _cell(self, node: Value) -> Cell:
+    def _cell(self, node: Node) -> Cell:
         if node.is_constant:
             text = number(node.data, self.digits)
             return (f"({text})" if node.data < 0 else text), text
         name = self.names[node]
         return name, _latex_name(name)
 
-    def _reverse_sweep(self, root: Value) -> tuple[list[AdjointRow], dict[Value, float]]:
-        adjoint: dict[Value, float] = {root: 1.0}
-        incoming: dict[Value, list[Contribution]] = {}
+    def _reverse_sweep(self, root: Value) -> tuple[list[AdjointRow], dict[Node, float]]:
+        adjoint: dict[Node, float] = {root: 1.0}
+        incoming: dict[Node, list[Contribution]] = {}
         rows: list[AdjointRow] = []
         for node in reversed(self.order):
             if node.is_constant:

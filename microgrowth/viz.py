@@ -13,7 +13,7 @@ from pathlib import Path
 
 import graphviz
 
-from microgrowth.engine import Value
+from microgrowth.engine import Node, Value
 from microgrowth.trace import Trace, number
 
 INSTALL_HINT = (
@@ -55,7 +55,7 @@ def draw(
             "that large is unreadable and slow to lay out. Draw a smaller part (one neuron's "
             "output, one loss term), or pass max_nodes=None to draw it anyway."
         )
-    ids = {node: f"n{i}" for i, node in enumerate(table.order)}
+    ids: dict[Node, str] = {node: f"n{i}" for i, node in enumerate(table.order)}
     dot = graphviz.Digraph(
         "microgrowth",
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.4"},

@@ -39,7 +39,7 @@ def test_micrograd_spellings() -> None:
     layer = Layer(2, 3, nonlin=False)
     assert all(n.activation == "linear" for n in layer.neurons)
     assert repr(MLP(2, [2, 1])) == (
-        "MLP of [Layer of [ReluNeuron(2), ReluNeuron(2)], Layer of [LinearNeuron(2)]]"
+        "MLP of [Layer of [ReLUNeuron(2), ReLUNeuron(2)], Layer of [LinearNeuron(2)]]"
     )
 
 

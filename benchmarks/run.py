@@ -1,0 +1,270 @@
+"""Run the benchmark suite and print one table: ``make bench`` or ``python -m benchmarks.run``.
+
+Times are medians over repeated runs, with the garbage collector on (as users run it); the three
+implementations are measured side by side in this one run, interleaved, and every ratio comes from
+these numbers. Memory (W4) is measured in a fresh process per implementation: peak RSS growth from
+the operating system, and tracemalloc's peak. Each run also checks the answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from benchmarks import workloads as W
+
+ENGINES = {"microgrowth": W.microgrowth_engine, "micrograd": W.micrograd_engine}
+
+
+def _median_time(fn: Callable[[], object], repeat: int, number: int = 1) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
+    return statistics.median(times)
+
+
+def _close(a: float, b: float, tol: float = 1e-9) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+def _check(name: str, got: tuple[float, ...], want: tuple[float, ...], tol: float = 1e-9) -> None:
+    if not all(_close(g, w, tol) for g, w in zip(got, want, strict=True)):
+        raise SystemExit(f"{name}: wrong answer {got}, expected {want}")
+
+
+def bench_w1(engines: dict[str, Any], repeat: int) -> dict[str, float]:
+    want = W.w1_expected()
+    for name, engine in engines.items():
+        _check(f"W1 {name}", W.w1(engine), want, 1e-12)
+    _check("W1 floor", W.w1_floor(), want, 1e-12)
+    timers: dict[str, Callable[[], object]] = {n: partial(W.w1, e) for n, e in engines.items()}
+    timers["floor"] = W.w1_floor
+    results: dict[str, list[float]] = {n: [] for n in timers}
+    for _ in range(repeat):  # interleaved, so drift on a shared machine hits all alike
+        for name, fn in timers.items():
+            results[name].append(_median_time(fn, 1, number=2000))
+    return {n: statistics.median(ts) for n, ts in results.items()}
+
+
+def bench_w2(engines: dict[str, Any], steps: int) -> tuple[dict[str, float], dict[str, int]]:
+    X, y = W.moons()
+    weights = W.initial_weights([2, 16, 16, 1])
+    models = {n: W.make_mlp(e, weights) for n, e in engines.items()}
+    floor = W.FloorMLP(weights)
+    times: dict[str, list[float]] = {n: [] for n in [*engines, "floor"]}
+    for k in range(steps):
+        lr = 1.0 - 0.9 * k / 100
+        start = time.perf_counter()
+        want = floor.step(X, y, lr)
+        times["floor"].append(time.perf_counter() - start)
+        for name, engine in engines.items():
+            start = time.perf_counter()
+            got = W.w2_step(engine, models[name], X, y, lr)
+            times[name].append(time.perf_counter() - start)
+            if not _close(got, want, 1e-9):
+                raise SystemExit(f"W2 {name}: loss {got} at step {k}, floor says {want}")
+    nodes = {n: _count_nodes(e, models[n], X, y) for n, e in engines.items()}
+    return {n: statistics.median(ts) for n, ts in times.items()}, nodes
+
+
+def _count_nodes(engine: Any, model: Any, X: Any, y: Any) -> int:
+    Value = engine.Value
+    scores = [model(list(map(Value, x))) for x in X]
+    losses = [(1 + -yi * s).relu() for yi, s in zip(y, scores)]
+    loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+    seen, stack = {id(loss)}, [loss]
+    while stack:
+        node = stack.pop()
+        kids = node.parents if hasattr(node, "parents") else node._prev
+        for p in kids:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return len(seen)
+
+
+def bench_w3(engines: dict[str, Any], depths: list[int]) -> dict[str, dict[int, float | str]]:
+    out: dict[str, dict[int, float | str]] = {n: {} for n in [*engines, "floor"]}
+    for depth in depths:
+        repeat = 7 if depth <= 10_000 else 3
+        number = max(1, 20_000 // depth)
+        want = W.w3_expected(depth)
+        _check(f"W3 floor {depth}", W.w3_floor(depth), want)
+        out["floor"][depth] = _median_time(partial(W.w3_floor, depth), repeat, number) / depth
+        for name, engine in engines.items():
+            try:
+                _check(f"W3 {name} {depth}", W.w3(engine, depth), want)
+            except RecursionError:
+                out[name][depth] = "RecursionError"
+                continue
+            out[name][depth] = _median_time(partial(W.w3, engine, depth), repeat, number) / depth
+    return out
+
+
+def w4_child(name: str, levels: int, traced: bool) -> None:
+    """In a fresh process: the memory of W4 for one implementation, printed as JSON."""
+    engine = None if name == "floor" else ENGINES[name]()
+    if traced:
+        tracemalloc.start()
+    before = _rss_bytes()
+    start = time.perf_counter()
+    nodes, total, grad = W.w4_floor(levels) if engine is None else W.w4(engine, levels)
+    seconds = time.perf_counter() - start
+    peak = _status_bytes("VmHWM")  # the peak of this process (ru_maxrss survives exec)
+    traced_peak = tracemalloc.get_traced_memory()[1] if traced else 0
+    n = 2**levels
+    want_total = sum(0.1 * (i % 10) * 0.1 * ((i + 1) % 10) for i in range(0, n, 2))
+    _check(f"W4 {name}", (total, grad), (want_total, 0.1 * 1))
+    print(
+        json.dumps(
+            {"nodes": nodes, "rss": peak - before, "traced": traced_peak, "seconds": seconds}
+        )
+    )
+
+
+def _status_bytes(field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of this process, from Linux's /proc/self/status."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit(f"W4 needs /proc/self/status ({field}): run it on Linux")
+
+
+def _rss_bytes() -> int:
+    return _status_bytes("VmRSS")
+
+
+def bench_w4(names: list[str], levels: int) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in names:
+        result: dict[str, float] = {}
+        for traced in (False, True):
+            cmd = [sys.executable, "-m", "benchmarks.run", "--w4-child", name, str(levels)]
+            done = subprocess.run(
+                [*cmd, "--traced"] if traced else cmd, capture_output=True, text=True, check=True
+            )
+            data = json.loads(done.stdout)
+            if traced:
+                result["traced_per_node"] = data["traced"] / data["nodes"]
+            else:
+                result["rss_per_node"] = data["rss"] / data["nodes"]
+                result["seconds"] = data["seconds"]
+                result["nodes"] = data["nodes"]
+        out[name] = result
+    return out
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 0.1:
+        return f"{seconds * 1e3:,.0f} ms"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    if seconds >= 1e-6:
+        return f"{seconds * 1e6:.2f} µs"
+    return f"{seconds * 1e9:.0f} ns"
+
+
+def _ratio(a: float | str, b: float | str) -> str:
+    if isinstance(a, str) or isinstance(b, str):
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4"])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--w4-child", nargs=2, metavar=("NAME", "LEVELS"), help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.w4_child:
+        w4_child(args.w4_child[0], int(args.w4_child[1]), args.traced)
+        return 0
+    try:
+        engines = {name: make() for name, make in ENGINES.items()}
+    except ImportError:
+        print("micrograd is not installed: run `make bench`, which installs it into .venv-bench")
+        return 2
+    print(
+        f"Python {platform.python_version()} on {platform.machine()}, "
+        f"{time.strftime('%Y-%m-%d')}; medians, garbage collector on\n"
+    )
+    rows = [
+        "| workload | microgrowth | micrograd | floor | micrograd / microgrowth "
+        "| microgrowth / floor |",
+        "|---|---|---|---|---|---|",
+    ]
+    if "W1" in args.workloads:
+        t = bench_w1(engines, 3 if args.quick else 9)
+        rows.append(
+            f"| W1 running example, build + backward | {_fmt_time(t['microgrowth'])} "
+            f"| {_fmt_time(t['micrograd'])} | {_fmt_time(t['floor'])} "
+            f"| {_ratio(t['micrograd'], t['microgrowth'])} "
+            f"| {_ratio(t['microgrowth'], t['floor'])} |"
+        )
+    if "W2" in args.workloads:
+        t, nodes = bench_w2(engines, 3 if args.quick else 7)
+        rows.append(
+            f"| W2 MLP(2,[16,16,1]) step on 100 moons ({nodes['microgrowth']:,} vs "
+            f"{nodes['micrograd']:,} values) | {_fmt_time(t['microgrowth'])} "
+            f"| {_fmt_time(t['micrograd'])} | {_fmt_time(t['floor'])} "
+            f"| {_ratio(t['micrograd'], t['microgrowth'])} "
+            f"| {_ratio(t['microgrowth'], t['floor'])} |"
+        )
+    if "W3" in args.workloads:
+        depths = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
+        t3 = bench_w3(engines, depths)
+        for depth in depths:
+            cells = [t3[n][depth] for n in ("microgrowth", "micrograd", "floor")]
+            shown = [c if isinstance(c, str) else _fmt_time(c) + "/op" for c in cells]
+            rows.append(
+                f"| W3 chain, depth {depth:,} (per op) | {' | '.join(shown)} "
+                f"| {_ratio(cells[1], cells[0])} | {_ratio(cells[0], cells[2])} |"
+            )
+        first, last = t3["microgrowth"][depths[0]], t3["microgrowth"][depths[-1]]
+        rows.append(
+            f"| W3 microgrowth time per op, depth {depths[-1]:,} / depth {depths[0]:,} "
+            f"| {_ratio(last, first)} | | | | |"
+        )
+    if "W4" in args.workloads:
+        m = bench_w4(["microgrowth", "micrograd", "floor"], 16 if args.quick else 19)
+        ours, theirs, floor = m["microgrowth"], m["micrograd"], m["floor"]
+        size = int(ours["nodes"])
+        for key, what in (
+            ("rss_per_node", "peak RSS growth"),
+            ("traced_per_node", "tracemalloc peak"),
+        ):
+            rows.append(
+                f"| W4 {size:,}-value sum of products, {what} per value "
+                f"| {ours[key]:.0f} B | {theirs[key]:.0f} B | {floor[key]:.0f} B "
+                f"| {theirs[key] / ours[key]:.2f}x | {ours[key] / floor[key]:.2f}x |"
+            )
+        rows.append(
+            f"| W4 build + backward time | {_fmt_time(ours['seconds'])} "
+            f"| {_fmt_time(theirs['seconds'])} | {_fmt_time(floor['seconds'])} "
+            f"| {_ratio(theirs['seconds'], ours['seconds'])} "
+            f"| {_ratio(ours['seconds'], floor['seconds'])} |"
+        )
+    print("\n".join(rows))
+    print(
+        "\nRatios above 1x in the micrograd / microgrowth column mean microgrowth is faster or "
+        "smaller. All answers were checked against closed forms or the floor."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
