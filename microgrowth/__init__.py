@@ -12,8 +12,17 @@ adjoint table), viz (graphs), expression and cli (the command line), nn, losses,
 train (the tiny MLP).
 """
 
-from microgrowth import data, losses, nn, optim
-from microgrowth.engine import Value, constant, dot, topological_order
+from microgrowth import data, functional, losses, nn, optim
+from microgrowth.engine import (
+    Constant,
+    Value,
+    constant,
+    dot,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
+from microgrowth.functional import grad, gradcheck, jacfwd, jacobian, jvp, value_and_grad
 from microgrowth.functions import (
     abs,
     cos,
@@ -30,12 +39,14 @@ from microgrowth.functions import (
     tanh,
 )
 from microgrowth.rules import RULES, Rule
-from microgrowth.trace import Trace, trace
+from microgrowth.trace import TangentTrace, Trace, tangent_trace, trace
 from microgrowth.viz import draw, render, to_svg
 
 __all__ = [
     "RULES",
+    "Constant",
     "Rule",
+    "TangentTrace",
     "Trace",
     "Value",
     "abs",
@@ -45,11 +56,19 @@ __all__ = [
     "dot",
     "draw",
     "exp",
+    "functional",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "jacfwd",
+    "jacobian",
+    "jvp",
     "ln",
     "log",
     "losses",
     "neg",
     "nn",
+    "no_grad",
     "optim",
     "relu",
     "render",
@@ -58,9 +77,11 @@ __all__ = [
     "softplus",
     "sqrt",
     "tan",
+    "tangent_trace",
     "tanh",
     "to_svg",
     "topological_order",
     "trace",
+    "value_and_grad",
 ]
 __version__ = "0.1.0"

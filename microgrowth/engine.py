@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Union
 
@@ -73,7 +74,7 @@ class Value:
 
     @property
     def op(self) -> str:
-        """The operation's name ("mul", "log", ...), "const" for a plain number, "" for an input."""
+        """The operation's name ("mul", "log", ...); "" for an input (constants say "const")."""
         return "" if self._rule is None else self._rule.name
 
     _op = op  # micrograd's name
@@ -266,6 +267,29 @@ class Constant(float):
 
 _new = object.__new__
 _isfinite = math.isfinite
+_recording = True  # False inside no_grad(): operations make plain Values, no graph
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside ``with no_grad():`` operations compute ``data`` only: no parents, no closures.
+
+    For inference and for optimizer updates, as in PyTorch. Restored on exit, also after an
+    exception; nests. (The switch is per process, not per thread.)
+    """
+    global _recording
+    previous, _recording = _recording, False
+    try:
+        yield
+    finally:
+        _recording = previous
+
+
+def is_grad_enabled() -> bool:
+    """False inside `no_grad`."""
+    return _recording
+
+
 _DOMAIN_ERRORS = (ArithmeticError, ValueError)
 
 
@@ -321,6 +345,8 @@ def _apply1(rule: Rule, a: Operand) -> Value:
         raise _domain_error(rule, (x,), error) from None
     if not _isfinite(y):
         raise _domain_error(rule, (x,), OverflowError(f"result {y}"))
+    if not _recording:
+        return Value(y)
     node: Value = _new(Value)  # what _make does, inlined: this is the hottest path
     node.data, node.grad, node.label = y, 0.0, ""
     node._parents, node._rule, node._saved = (pa,), rule, (x, y)
@@ -337,6 +363,8 @@ def _apply2(rule: Rule, a: Operand, b: Operand) -> Value:
         raise _domain_error(rule, (x1, x2), error) from None
     if not _isfinite(y):
         raise _domain_error(rule, (x1, x2), OverflowError(f"result {y}"))
+    if not _recording:
+        return Value(y)
     node: Value = _new(Value)  # what _make does, inlined: this is the hottest path
     node.data, node.grad, node.label = y, 0.0, ""
     node._parents, node._rule, node._saved = (pa, pb), rule, (x1, x2, y)
@@ -352,6 +380,8 @@ def _apply_n(rule: Rule, args: Sequence[Operand]) -> Value:
         raise _domain_error(rule, xs, error) from None
     if not _isfinite(y):
         raise _domain_error(rule, xs, OverflowError(f"result {y}"))
+    if not _recording:
+        return Value(y)
     return _make(rule, nodes, (*xs, y))
 
 
@@ -382,9 +412,22 @@ def no_grad_values(xs: Sequence[float]) -> list[Value]:
     return [x if isinstance(x, Value) else Value(x) for x in xs]
 
 
+_CONSTANTS: dict[float, Constant] = {}  # constants hold no state, so equal ones can be shared
+
+
 def constant(x: object, rule: Rule | None = None) -> Constant:
-    """A plain number as a graph node that tables and graphs show as the number itself."""
-    return Constant(_as_number(x, rule.name if rule else "constant"))
+    """A plain number as a graph node that tables and graphs show as the number itself.
+
+    Equal numbers share one `Constant` (a cache of a few thousand, cleared when full): a chain
+    like ``y = y * 1.0001 + 0.001`` then allocates no new object for its numbers.
+    """
+    value = _as_number(x, rule.name if rule else "constant")
+    shared = _CONSTANTS.get(value)
+    if shared is None or value == 0.0:  # 0.0 == -0.0: keep the sign of zero
+        if len(_CONSTANTS) >= 4096:
+            _CONSTANTS.clear()
+        shared = _CONSTANTS[value] = Constant(value)
+    return shared
 
 
 def _as_number(x: object, where: str) -> float:

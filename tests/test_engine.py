@@ -303,3 +303,30 @@ def test_local_closure_matches_local_grads() -> None:
     y = x.tanh()
     assert y.local() == y.local_grads() == (1 - math.tanh(0.3) ** 2,)
     assert x.local() == ()
+
+
+def test_constants_are_shared_numbers_with_no_gradient() -> None:
+    x = Value(2.0)
+    a, b = x * 1.0001, x * 1.0001
+    assert a.parents[1] is b.parents[1]  # equal constants share one object
+    c = a.parents[1]
+    assert isinstance(c, mg.Constant) and c.is_constant and c == 1.0001 and c.grad == 0.0
+    c.grad = 5.0
+    assert c.grad == 0.0 and c.parents == () and c.local_grads() == ()
+    z = x * -0.0
+    assert math.copysign(1.0, z.parents[1].data) == -1.0  # the sign of zero is kept
+
+
+def test_no_grad_records_nothing_and_is_restored_after_an_exception() -> None:
+    x = Value(2.0)
+    assert mg.is_grad_enabled()
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        y = (x * x).exp() + mg.dot([x], [3.0])
+        assert y.parents == () and y.rule is None
+        assert y.data == pytest.approx(math.exp(4.0) + 6.0)
+    assert mg.is_grad_enabled()
+    with pytest.raises(ZeroDivisionError), mg.no_grad():
+        _ = x / 0
+    assert mg.is_grad_enabled()
+    assert (x * x).parents == (x, x)

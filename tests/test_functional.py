@@ -1,0 +1,116 @@
+"""grad, value_and_grad, jacobian, jvp, jacfwd, gradcheck, and the forward tangent trace."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import microgrowth as mg
+from microgrowth import Value
+from microgrowth.functional import (
+    GradcheckError,
+    grad,
+    gradcheck,
+    jacfwd,
+    jacobian,
+    jvp,
+    value_and_grad,
+)
+from microgrowth.trace import tangent_trace
+
+from .conftest import central_difference, close
+from .test_engine import expressions
+
+
+def f(x1: Value, x2: Value) -> Value:
+    return mg.log(x1) + x1 * x2 - mg.sin(x2)
+
+
+def test_grad_and_value_and_grad_of_the_running_example() -> None:
+    assert grad(f)(2.0, 5.0) == 5.5
+    assert grad(f, argnums=1)(2.0, 5.0) == pytest.approx(2 - math.cos(5), abs=1e-12)
+    value, grads = value_and_grad(f, argnums=(0, 1))(2.0, 5.0)
+    assert value == pytest.approx(11.652071455223084, abs=1e-12)
+    assert grads == pytest.approx((5.5, 1.7163378145367738), abs=1e-12)
+
+
+def three(x: Value, y: Value) -> list[Value]:
+    return [x * y, mg.sin(x), x + y * y]
+
+
+def test_jacobian_forward_and_reverse_agree_with_the_closed_form() -> None:
+    expected = [[2.0, 1.0], [math.cos(1.0), 0.0], [1.0, 4.0]]
+    for jac in (jacobian, jacfwd):
+        rows = jac(three)(1.0, 2.0)
+        assert len(rows) == 3
+        for row, want in zip(rows, expected, strict=True):
+            assert row == pytest.approx(want, abs=1e-15)
+
+
+def test_jvp_is_the_jacobian_times_the_tangent() -> None:
+    out, tangent = jvp(three, (1.0, 2.0), (0.5, -1.0))
+    assert out == pytest.approx([2.0, math.sin(1.0), 5.0])
+    J = jacobian(three)(1.0, 2.0)
+    assert tangent == pytest.approx([row[0] * 0.5 - row[1] for row in J])
+    assert jvp(f, (2.0, 5.0), (1.0, 0.0)) == pytest.approx((11.652071455223084, 5.5))
+
+
+@given(expressions(), st.lists(st.floats(-3, 3), min_size=3, max_size=3))
+def test_reverse_forward_and_finite_differences_agree(
+    build: Callable[[list[Value]], Value], point: list[float]
+) -> None:
+    def fn(a: Value, b: Value, c: Value) -> Value:
+        return build([a, b, c])
+
+    rev = jacobian(fn)(*point)[0]
+    fwd = jacfwd(fn)(*point)[0]
+    g = grad(fn, argnums=(0, 1, 2))(*point)
+    for i in range(3):
+        numeric = central_difference(lambda *v: fn(*map(Value, v)).data, point, i)
+        assert close(rev[i], numeric, rtol=1e-4, atol=1e-6)
+        assert rev[i] == pytest.approx(fwd[i], rel=1e-9, abs=1e-12) == g[i]
+
+
+def test_gradcheck_passes_and_fails_with_a_table() -> None:
+    assert gradcheck(f, [2.0, 5.0])
+
+    def wrong(x: Value) -> Value:  # a value whose recorded derivative is wrong on purpose
+        y = x * x
+        y._saved = (y._saved[0], y._saved[1] + 1.0, y._saved[2])
+        return y
+
+    with pytest.raises(
+        GradcheckError, match=r"x0 = 3.0: reverse 7.0, finite differences 5.99999.*too large"
+    ):
+        gradcheck(wrong, [3.0])
+
+
+def test_bad_calls() -> None:
+    with pytest.raises(TypeError, match="returned 2 outputs; use jacobian"):
+        grad(lambda x: [x, x])(1.0)
+    with pytest.raises(IndexError, match="argnums=2"):
+        grad(f, argnums=2)(1.0, 2.0)
+    with pytest.raises(TypeError, match="returned 'a'"):
+        grad(lambda x: "a")(1.0)
+    with pytest.raises(ValueError, match="2 primals but 1 tangents"):
+        jvp(f, (1.0, 2.0), (1.0,))
+    assert grad(lambda x: 3.0)(1.0) == 0.0  # a constant function
+
+
+def test_forward_tangent_trace_matches_the_reference() -> None:
+    x1, x2 = Value(2.0, label="x1"), Value(5.0, label="x2")
+    t = tangent_trace(f(x1, x2), x1=1)
+    values = {row[0][0]: float(row[2][0]) for row in t.rows}
+    assert values == {
+        "v̇_{-1}": 1.0, "v̇_0": 0.0, "v̇_1": 0.5, "v̇_2": 5.0, "v̇_3": 0.0, "v̇_4": 5.5, "v̇_5": 5.5,
+    }  # fmt: skip
+    assert t.output_tangent == 5.5
+    text = str(t)
+    assert "v̇_2      = v̇_{-1} * v_0 + v̇_0 * v_{-1} = 1 * 5 + 0 * 2" in text
+    assert "\\dot{v}_{1}" in t.to_latex()
+    with pytest.raises(ValueError, match="no input named 'x3'"):
+        tangent_trace(f(x1, x2), x3=1)
