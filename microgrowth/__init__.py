@@ -22,7 +22,15 @@ from microgrowth.engine import (
     no_grad,
     topological_order,
 )
-from microgrowth.functional import grad, gradcheck, jacfwd, jacobian, jvp, value_and_grad
+from microgrowth.functional import (
+    grad,
+    gradcheck,
+    hessian,
+    jacfwd,
+    jacobian,
+    jvp,
+    value_and_grad,
+)
 from microgrowth.functions import (
     abs,
     cos,
@@ -59,6 +67,7 @@ __all__ = [
     "functional",
     "grad",
     "gradcheck",
+    "hessian",
     "is_grad_enabled",
     "jacfwd",
     "jacobian",

@@ -25,7 +25,7 @@ import numbers
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from typing import Union
+from typing import Literal, Union, overload
 
 from microgrowth import rules
 from microgrowth.rules import Rule
@@ -101,13 +101,27 @@ class Value:
 
     # --- backpropagation ----------------------------------------------------------------------
 
-    def backward(self, grad: float = 1.0) -> None:
+    @overload
+    def backward(self, grad: float = 1.0, *, create_graph: Literal[False] = False) -> None: ...
+
+    @overload
+    def backward(self, grad: float = 1.0, *, create_graph: Literal[True]) -> dict[Node, Value]: ...
+
+    def backward(
+        self, grad: float = 1.0, *, create_graph: bool = False
+    ) -> dict[Node, Value] | None:
         """Add d self / d node * ``grad`` to ``node.grad`` for every node of the graph.
 
         Like PyTorch, gradients accumulate: a second call adds the same amounts again. Call
         ``zero_grad()`` (here, or on a model) first to recompute from scratch. If a local
         derivative cannot be computed, the error is raised and every ``grad`` is left as it was.
+
+        With ``create_graph=True`` the adjoints are also built as Values, a graph of their own,
+        and returned by node: ``g = y.backward(create_graph=True)[x]`` is dy/dx as a Value, and
+        ``g.backward()`` gives second derivatives. Without it, backward stays on plain floats.
         """
+        if create_graph:
+            return self._backward_graph(grad)
         if type(grad) is not float:
             grad = _as_number(grad, "backward")
         order = topological_order(self)
@@ -141,6 +155,28 @@ class Value:
         if before:
             for node, old in zip(order, before):
                 node.grad += old
+        return None
+
+    def _backward_graph(self, grad: float) -> dict[Node, Value]:
+        """The reverse sweep with Values instead of floats: the rules' partials are written
+        with operations that work on both, so the same table builds the gradient's graph."""
+        if not _recording:
+            raise RuntimeError("backward(create_graph=True) inside no_grad(): nothing to build")
+        order = topological_order(self)
+        adjoint: dict[Node, Value] = {self: Value(_as_number(grad, "backward"), label="ȳ")}
+        for node in reversed(order):
+            rule = node._rule
+            if rule is None or node not in adjoint:
+                continue
+            g = adjoint[node]
+            for parent, d in zip(node._parents, rule.partials(*node._parents, node)):
+                if parent.is_constant:
+                    continue
+                term = d * g
+                adjoint[parent] = adjoint[parent] + term if parent in adjoint else term
+        for node, value in adjoint.items():
+            node.grad += value.data
+        return adjoint
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on this node and every node it was computed from."""

@@ -91,6 +91,31 @@ def jacobian(f: Function) -> Function:
     return wrapped
 
 
+def hessian(f: Function) -> Function:
+    """``hessian(f)(*args)``: the n-by-n matrix of second derivatives of a scalar function.
+
+    Reverse over reverse: ``backward(create_graph=True)`` builds the gradient as Values, then
+    one backward pass per gradient entry gives one row.
+    """
+
+    def wrapped(*args: float) -> list[list[float]]:
+        xs = _inputs(args, "hessian")
+        y = _scalar(f(*xs), "hessian")
+        gradient = y.backward(create_graph=True)
+        rows = []
+        for xi in xs:
+            g = gradient.get(xi)
+            for x in xs:
+                x.grad = 0.0
+            if g is not None:
+                g.zero_grad()
+                g.backward()
+            rows.append([x.grad if g is not None else 0.0 for x in xs])
+        return rows
+
+    return wrapped
+
+
 def forward_tangents(outputs: Sequence[Value], seeds: dict[Value, float]) -> dict[Node, float]:
     """One forward sweep: the tangent of every node, given the tangents of some inputs."""
     order: list[Node] = []

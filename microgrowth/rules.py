@@ -18,6 +18,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Interval = tuple[float, float]
 Template = str | Callable[[Sequence[str], str], str]  # "#0 * #1", or (args, output) -> text
@@ -47,7 +48,32 @@ class Rule:
         return -1 if self.variadic else len(self.partial_text)
 
 
-# --- forward functions that need more than one line --------------------------------------
+# --- helpers --------------------------------------------------------------------------------
+# The partials receive floats, or Values when backward(create_graph=True) builds the gradient as
+# a graph of its own (so it can be differentiated again). Arithmetic works on both; functions of
+# the math module go through these helpers, and steps (relu, abs) are constants either way.
+
+Num = Any  # a float, or a Value
+
+
+def _number(x: Num) -> float:
+    return x if isinstance(x, float) else float(x.data)
+
+
+def _cos(x: Num) -> Num:
+    return math.cos(x) if isinstance(x, float) else x.cos()
+
+
+def _sin(x: Num) -> Num:
+    return math.sin(x) if isinstance(x, float) else x.sin()
+
+
+def _ln(x: Num) -> Num:
+    return math.log(x) if isinstance(x, float) else x.log()
+
+
+def _sigmoid_of(x: Num) -> Num:
+    return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
 
 
 def _pow(x: float, n: float) -> float:
@@ -56,20 +82,20 @@ def _pow(x: float, n: float) -> float:
     return float(x**n)
 
 
-def _pow_partials(x: float, y: float, out: float) -> tuple[float, float]:
-    if x > 0:
-        d_y = out * math.log(x)
-    elif x == 0 and y > 0:
+def _pow_partials(x: Num, y: Num, out: Num) -> tuple[Num, Num]:
+    if _number(x) > 0:
+        d_y = out * _ln(x)
+    elif _number(x) == 0 and _number(y) > 0:
         d_y = 0.0  # x**y is flat in y at x = 0 (limit of x**y * ln x)
     else:
         raise ValueError(
-            f"pow: d(x**y)/dy = x**y * ln(x) is undefined for x={x!r}; "
+            f"pow: d(x**y)/dy = x**y * ln(x) is undefined for x={_number(x)!r}; "
             "use a number (not a Value) as the exponent, or a positive base"
         )
     return (y * x ** (y - 1), d_y)
 
 
-def _powc_partials(x: float, n: float, out: float) -> tuple[float, float]:
+def _powc_partials(x: Num, n: Num, out: Num) -> tuple[Num, float]:
     # The exponent is a constant: only the base gets a derivative.
     return (n * x ** (n - 1), 0.0)
 
@@ -85,8 +111,8 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
 
 
-def _sqrt_partials(x: float, out: float) -> tuple[float]:
-    if out == 0.0:
+def _sqrt_partials(x: Num, out: Num) -> tuple[Num]:
+    if _number(out) == 0.0:
         raise ZeroDivisionError("sqrt: the derivative 1/(2*sqrt(x)) is infinite at x=0.0")
     return (0.5 / out,)
 
@@ -141,11 +167,11 @@ LOG = Rule(
     "ln(#0)", ("1/#0",), "\\ln #0", ("\\frac{1}{#0}",), (POSITIVE,), "the input must be positive",
 )  # fmt: skip
 SIN = Rule(
-    "sin", "sin", math.sin, lambda a, y: (math.cos(a),),
+    "sin", "sin", math.sin, lambda a, y: (_cos(a),),
     "sin(#0)", ("cos(#0)",), "\\sin #0", ("\\cos #0",), (ANY,),
 )  # fmt: skip
 COS = Rule(
-    "cos", "cos", math.cos, lambda a, y: (-math.sin(a),),
+    "cos", "cos", math.cos, lambda a, y: (-_sin(a),),
     "cos(#0)", ("-sin(#0)",), "\\cos #0", ("-\\sin #0",), (ANY,),
 )  # fmt: skip
 TAN = Rule(
@@ -161,11 +187,11 @@ SIGMOID = Rule(
     "sigmoid(#0)", ("#y * (1 - #y)",), "\\sigma(#0)", ("#y (1 - #y)",), (ANY,),
 )  # fmt: skip
 SOFTPLUS = Rule(
-    "softplus", "softplus", _softplus, lambda a, y: (_sigmoid(a),),
+    "softplus", "softplus", _softplus, lambda a, y: (_sigmoid_of(a),),
     "softplus(#0)", ("sigmoid(#0)",), "\\ln(1 + e^{#0})", ("\\sigma(#0)",), (ANY,),
 )  # fmt: skip
 RELU = Rule(
-    "relu", "ReLU", lambda a: a if a > 0 else 0.0, lambda a, y: (1.0 if a > 0 else 0.0,),
+    "relu", "ReLU", lambda a: a if a > 0 else 0.0, lambda a, y: (1.0 if _number(a) > 0 else 0.0,),
     "relu(#0)", ("[#0 > 0]",), "\\max(0, #0)", ("[#0 > 0]",), (ANY,), kinks=(0.0,),
 )  # fmt: skip
 SQRT = Rule(
@@ -174,7 +200,7 @@ SQRT = Rule(
     "the input must not be negative",
 )  # fmt: skip
 ABS = Rule(
-    "abs", "abs", abs, lambda a, y: (_sign(a),),
+    "abs", "abs", abs, lambda a, y: (_sign(_number(a)),),
     "|#0|", ("sign(#0)",), "\\lvert #0 \\rvert", ("\\operatorname{sign} #0",), (ANY,),
     kinks=(0.0,),
 )  # fmt: skip

@@ -114,3 +114,79 @@ def test_forward_tangent_trace_matches_the_reference() -> None:
     assert "\\dot{v}_{1}" in t.to_latex()
     with pytest.raises(ValueError, match="no input named 'x3'"):
         tangent_trace(f(x1, x2), x3=1)
+
+
+SECOND: dict[str, Callable[[float], float]] = {
+    "neg": lambda x: 0.0,
+    "exp": math.exp,
+    "log": lambda x: -1 / x**2,
+    "sin": lambda x: -math.sin(x),
+    "cos": lambda x: -math.cos(x),
+    "tan": lambda x: 2 * math.tan(x) / math.cos(x) ** 2,
+    "tanh": lambda x: -2 * math.tanh(x) * (1 - math.tanh(x) ** 2),
+    "sigmoid": lambda x: (s := 1 / (1 + math.exp(-x))) * (1 - s) * (1 - 2 * s),
+    "softplus": lambda x: (s := 1 / (1 + math.exp(-x))) * (1 - s),
+    "relu": lambda x: 0.0,
+    "sqrt": lambda x: -0.25 * x**-1.5,
+    "abs": lambda x: 0.0,
+}
+
+
+def test_every_unary_rule_has_a_second_derivative_test() -> None:
+    assert set(SECOND) == {r.name for r in mg.rules.UNARY}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND))
+def test_second_derivatives_of_unary_rules_match_closed_forms(name: str) -> None:
+    rule = mg.RULES[name]
+    lo, hi = rule.domain[0]
+
+    @given(st.floats(lo, hi))
+    def check(x: float) -> None:
+        if rule.kinks and min(abs(x - k) for k in rule.kinks) < 1e-3:
+            return
+        h = mg.hessian(lambda v: mg.engine.apply(rule, v))(x)
+        assert h[0][0] == pytest.approx(SECOND[name](x), rel=1e-9, abs=1e-12)
+
+    check()
+
+
+def test_second_derivative_by_backward_create_graph() -> None:
+    x = Value(0.7)
+    y = x.sin()
+    dy = y.backward(create_graph=True)[x]
+    assert dy.data == pytest.approx(math.cos(0.7)) and x.grad == pytest.approx(math.cos(0.7))
+    x.grad = 0.0
+    dy.backward()
+    assert x.grad == pytest.approx(-math.sin(0.7))
+
+
+def test_hessian_of_the_running_example() -> None:
+    # f = ln x1 + x1 x2 - sin x2: f11 = -1/x1^2, f12 = f21 = 1, f22 = sin x2
+    h = mg.hessian(f)(2.0, 5.0)
+    assert h[0] == pytest.approx([-0.25, 1.0]) and h[1] == pytest.approx([1.0, math.sin(5.0)])
+
+
+@given(expressions(), st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_hessian_matches_finite_differences_of_the_gradient(
+    build: Callable[[list[Value]], Value], point: list[float]
+) -> None:
+    def fn(a: Value, b: Value, c: Value) -> Value:
+        return build([a, b, c])
+
+    h = mg.hessian(fn)(*point)
+    for i in range(3):
+        df = grad(fn, argnums=i)
+        for j in range(3):
+            numeric = central_difference(df, point, j, h=1e-5)
+            assert close(h[i][j], numeric, rtol=1e-3, atol=1e-5)
+    for i in range(3):
+        for j in range(i):
+            assert close(h[i][j], h[j][i], rtol=1e-9, atol=1e-12)  # mixed partials agree
+
+
+def test_create_graph_inside_no_grad_is_refused() -> None:
+    x = Value(1.0)
+    y = x * x
+    with mg.no_grad(), pytest.raises(RuntimeError, match="inside no_grad"):
+        y.backward(create_graph=True)
