@@ -443,7 +443,7 @@ def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
     return _apply_n(rules.DOT, [*ws, *xs])
 
 
-def no_grad_values(xs: Sequence[float]) -> list[Value]:
+def as_values(xs: Sequence[float]) -> list[Value]:
     """Plain numbers as input Values (a data point fed to a model)."""
     return [x if isinstance(x, Value) else Value(x) for x in xs]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from microgrowth import losses
-from microgrowth.engine import Value, no_grad_values
+from microgrowth.engine import Value, as_values, no_grad
 from microgrowth.nn import Module
 from microgrowth.optim import SGD, Optimizer
 
@@ -35,8 +35,9 @@ def _as_list(out: Value | list[Value]) -> list[Value]:
 
 
 def predict(model: Model, X: Sequence[Sequence[float]]) -> list[list[Value]]:
-    """The model's outputs for each point, as lists."""
-    return [_as_list(model(no_grad_values(x))) for x in X]
+    """The model's outputs for each point, as lists (computed under `no_grad`: no graph)."""
+    with no_grad():
+        return [_as_list(model(as_values(x))) for x in X]
 
 
 def accuracy(outputs: Sequence[Sequence[Value]], y: Sequence[float], loss: str) -> float:
@@ -103,7 +104,7 @@ def fit(
         epoch_loss, epoch_right = 0.0, 0.0
         for start in range(0, len(X), size):
             batch = order[start : start + size]
-            outputs = [_as_list(model(no_grad_values(X[i]))) for i in batch]
+            outputs = [_as_list(model(as_values(X[i]))) for i in batch]
             targets = [y[i] for i in batch]
             total = compute_loss(outputs, targets, loss)
             if alpha:
