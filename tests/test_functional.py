@@ -69,6 +69,10 @@ def test_reverse_forward_and_finite_differences_agree(
     rev = jacobian(fn)(*point)[0]
     fwd = jacfwd(fn)(*point)[0]
     g = grad(fn, argnums=(0, 1, 2))(*point)
+    tangent = (0.5, -1.0, 2.0)
+    _, along = jvp(fn, point, tangent)
+    assert isinstance(along, float)
+    assert close(along, sum(r * t for r, t in zip(rev, tangent)), rtol=1e-9, atol=1e-12)
     for i in range(3):
         numeric = central_difference(lambda *v: fn(*map(Value, v)).data, point, i)
         assert close(rev[i], numeric, rtol=1e-4, atol=1e-6)
