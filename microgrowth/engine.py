@@ -11,9 +11,9 @@ accumulates: ``parent.grad += local * node.grad`` (Baydin et al. 2018, arXiv:150
 Why the closure is kept as its two halves (the shared rule function and a tuple of numbers)
 rather than as a function object per node: a ``functools.partial`` or ``lambda`` costs about 200
 bytes and two containers the cyclic garbage collector must scan while the graph is alive; a tuple
-of floats costs 48 to 64 bytes and the collector stops scanning it after its first pass. On an MLP
-training step that is most of the difference (see benchmarks/). `Value.local` builds the callable
-when you want one.
+of floats costs 48 to 64 bytes and the collector stops scanning it after its first pass. It is
+much of why a graph takes a third of micrograd's memory (W4 in benchmarks/). `Value.local`
+builds the callable when you want one.
 
 The vocabulary is micrograd's and PyTorch's: ``data``, ``grad``, ``backward()``.
 """
@@ -268,8 +268,8 @@ class Constant(float):
 
     Tables and pictures show it as the number itself. It has no gradient to keep (``grad`` reads
     0 and ignores updates) and no parents. Being a float subclass without instance attributes, it
-    costs 32 bytes instead of a Value's hundred and is invisible to the cyclic garbage collector,
-    which matters in long chains such as ``y = y * 1.0001 + 0.001``.
+    costs about 48 bytes instead of a Value's hundred, and since it holds no state, equal constants
+    are shared (see `constant`), which matters in long chains such as ``y = y * 1.0001 + 0.001``.
     """
 
     __slots__ = ()
