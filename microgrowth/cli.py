@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from microgrowth.engine import Value
 from microgrowth.expression import ExpressionError, parse, parse_number
@@ -36,7 +37,14 @@ def _variables(assignments: Sequence[str]) -> dict[str, float]:
     return values
 
 
-def _trace(expression: str, assignments: Sequence[str], fmt: str, digits: int, svg: str) -> int:
+def _trace(
+    expression: str,
+    assignments: Sequence[str],
+    fmt: str,
+    digits: int,
+    svg: str,
+    dot_fallback: bool = False,
+) -> int:
     try:
         y, _ = parse(expression, _variables(assignments))
     except ExpressionError as error:
@@ -46,14 +54,20 @@ def _trace(expression: str, assignments: Sequence[str], fmt: str, digits: int, s
     print(FORMATS[fmt](trace))
     if svg:
         y.backward()  # so that the picture shows the grads of the table
-        return _write_svg(y, svg)
+        return _write_svg(y, svg, dot_fallback)
     return 0
 
 
-def _write_svg(y: Value, path: str) -> int:
+def _write_svg(y: Value, path: str, dot_fallback: bool) -> int:
+    """Draw the graph; without Graphviz, the demo writes the DOT text instead of failing."""
     try:
         written = render(y, path, show_edges=True)
-    except (OSError, RuntimeError, ValueError) as error:
+    except RuntimeError as error:  # Graphviz's dot program is missing
+        print(f"microgrowth: {error}", file=sys.stderr)
+        if not dot_fallback:
+            return 1
+        written = render(y, Path(path).with_suffix(".dot"), show_edges=True)
+    except (OSError, ValueError) as error:
         print(f"microgrowth: {error}", file=sys.stderr)
         return 1
     print(f"wrote {written}", file=sys.stderr)
@@ -80,5 +94,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         expression, values = RUNNING_EXAMPLE
         print(f"f(x1, x2) = {expression} at x1 = 2, x2 = 5\n")
-        return _trace(expression, values, args.format, args.digits, args.svg)
+        return _trace(expression, values, args.format, args.digits, args.svg, dot_fallback=True)
     return _trace(args.expression, args.values, args.format, args.digits, args.svg)

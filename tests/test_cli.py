@@ -131,3 +131,16 @@ def test_console_entry_point_runs_as_a_module() -> None:
         check=False,
     )
     assert bad.returncode == 2 and "not a function here" in bad.stderr
+
+
+def test_demo_without_graphviz_writes_dot_text_and_says_how_to_install(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    code, out, err = run(capsys, "demo")
+    assert code == 0 and "v_5     = v_4 - v_3     11.6521" in out
+    assert "install it with 'sudo apt-get install graphviz'" in err and "wrote graph.dot" in err
+    assert (tmp_path / "graph.dot").read_text().startswith("digraph microgrowth {")
+    code, _, err = run(capsys, "trace", "x * 2", "x=1", "--svg", "x.svg")
+    assert code == 1 and "dot program was not found" in err  # asked for SVG explicitly: an error
