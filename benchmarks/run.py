@@ -9,6 +9,7 @@ the operating system, and tracemalloc's peak. Each run also checks the answers.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import statistics
@@ -33,6 +34,43 @@ def _median_time(fn: Callable[[], object], repeat: int, number: int = 1) -> floa
             fn()
         times.append((time.perf_counter() - start) / number)
     return statistics.median(times)
+
+
+class _CollectorClock:
+    """Time spent in CPython's cyclic garbage collector, from `gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._start
+
+    def __enter__(self) -> _CollectorClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+def _median_time_and_collector(
+    fn: Callable[[], object], repeat: int, number: int = 1
+) -> tuple[float, float]:
+    """Median time per call, and the median share of it spent in the garbage collector."""
+    times, collector = [], []
+    for _ in range(repeat):
+        with _CollectorClock() as clock:
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            elapsed = time.perf_counter() - start
+        times.append(elapsed / number)
+        collector.append(clock.seconds / number)
+    return statistics.median(times), statistics.median(collector)
 
 
 def _close(a: float, b: float, tol: float = 1e-9) -> bool:
@@ -95,10 +133,15 @@ def _count_nodes(engine: Any, model: Any, X: Any, y: Any) -> int:
     return len(seen)
 
 
-def bench_w3(engines: dict[str, Any], depths: list[int]) -> dict[str, dict[int, float | str]]:
+def bench_w3(
+    engines: dict[str, Any], depths: list[int]
+) -> tuple[dict[str, dict[int, float | str]], dict[int, float]]:
+    """Time per op of each implementation by depth, and microgrowth's time per op spent in the
+    garbage collector (which runs inside the timed region, as it does for users)."""
     out: dict[str, dict[int, float | str]] = {n: {} for n in [*engines, "floor"]}
+    collector: dict[int, float] = {}
     for depth in depths:
-        repeat = 7 if depth <= 10_000 else 3
+        repeat = 15 if depth <= 10_000 else 3
         number = max(1, 20_000 // depth)
         want = W.w3_expected(depth)
         _check(f"W3 floor {depth}", W.w3_floor(depth), want)
@@ -109,8 +152,11 @@ def bench_w3(engines: dict[str, Any], depths: list[int]) -> dict[str, dict[int, 
             except RecursionError:
                 out[name][depth] = "RecursionError"
                 continue
-            out[name][depth] = _median_time(partial(W.w3, engine, depth), repeat, number) / depth
-    return out
+            total, in_gc = _median_time_and_collector(partial(W.w3, engine, depth), repeat, number)
+            out[name][depth] = total / depth
+            if name == "microgrowth":
+                collector[depth] = in_gc / depth
+    return out, collector
 
 
 def w4_child(name: str, levels: int, traced: bool) -> None:
@@ -226,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "W3" in args.workloads:
         depths = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
-        t3 = bench_w3(engines, depths)
+        t3, in_gc = bench_w3(engines, depths)
         for depth in depths:
             cells = [t3[n][depth] for n in ("microgrowth", "micrograd", "floor")]
             shown = [c if isinstance(c, str) else _fmt_time(c) + "/op" for c in cells]
@@ -239,6 +285,13 @@ def main(argv: list[str] | None = None) -> int:
             f"| W3 microgrowth time per op, depth {depths[-1]:,} / depth {depths[0]:,} "
             f"| {_ratio(last, first)} | | | | |"
         )
+        if isinstance(first, float) and isinstance(last, float):
+            shares = ", ".join(f"{_fmt_time(in_gc[d])}/op at {d:,}" for d in depths)
+            rows.append(
+                f"| W3 of which in the garbage collector: {shares} "
+                f"| {_ratio(last - in_gc[depths[-1]], first - in_gc[depths[0]])} "
+                "without it | | | | |"
+            )
     if "W4" in args.workloads:
         m = bench_w4(["microgrowth", "micrograd", "floor"], 16 if args.quick else 19)
         ours, theirs, floor = m["microgrowth"], m["micrograd"], m["floor"]

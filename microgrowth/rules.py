@@ -125,19 +125,19 @@ ANY: Interval = (-5.0, 5.0)
 POSITIVE: Interval = (0.1, 5.0)
 
 ADD = Rule(
-    "add", "+", lambda a, b: a + b, lambda a, b, y: (1.0, 1.0),
+    "add", "+", operator.add, lambda a, b, y: (1.0, 1.0),
     "#0 + #1", ("1", "1"), "#0 + #1", ("1", "1"), (ANY, ANY),
 )  # fmt: skip
 SUB = Rule(
-    "sub", "-", lambda a, b: a - b, lambda a, b, y: (1.0, -1.0),
+    "sub", "-", operator.sub, lambda a, b, y: (1.0, -1.0),
     "#0 - #1", ("1", "(-1)"), "#0 - #1", ("1", "(-1)"), (ANY, ANY),
 )  # fmt: skip
 MUL = Rule(
-    "mul", "*", lambda a, b: a * b, lambda a, b, y: (b, a),
+    "mul", "*", operator.mul, lambda a, b, y: (b, a),
     "#0 * #1", ("#1", "#0"), "#0 \\times #1", ("#1", "#0"), (ANY, ANY),
 )  # fmt: skip
 DIV = Rule(
-    "div", "/", lambda a, b: a / b, lambda a, b, y: (1.0 / b, -y / b),
+    "div", "/", operator.truediv, lambda a, b, y: (1.0 / b, -y / b),
     "#0 / #1", ("1/#1", "-#0/#1^2"), "\\frac{#0}{#1}", ("\\frac{1}{#1}", "-\\frac{#0}{#1^2}"),
     (ANY, POSITIVE), "the divisor must not be zero",
 )  # fmt: skip
@@ -154,7 +154,7 @@ POWC = Rule(  # x ** n with a plain-number exponent n: n is a constant, not diff
     (POSITIVE, (-3.0, 3.0)), "the base must be positive unless the exponent is an integer",
 )  # fmt: skip
 NEG = Rule(
-    "neg", "neg", lambda a: -a, lambda a, y: (-1.0,),
+    "neg", "neg", operator.neg, lambda a, y: (-1.0,),
     "-#0", ("(-1)",), "-#0", ("(-1)",), (ANY,),
 )  # fmt: skip
 EXP = Rule(
