@@ -134,29 +134,40 @@ def _count_nodes(engine: Any, model: Any, X: Any, y: Any) -> int:
 
 
 def bench_w3(
-    engines: dict[str, Any], depths: list[int]
+    engines: dict[str, Any], depths: list[int], rounds: int
 ) -> tuple[dict[str, dict[int, float | str]], dict[int, float]]:
     """Time per op of each implementation by depth, and microgrowth's time per op spent in the
-    garbage collector (which runs inside the timed region, as it does for users)."""
+    garbage collector (which runs inside the timed region, as it does for users).
+
+    The depths are measured in rounds, one after the other in each round, so a change in the
+    machine's load hits the shallow and the deep chains alike and their ratio stays fair.
+    """
     out: dict[str, dict[int, float | str]] = {n: {} for n in [*engines, "floor"]}
-    collector: dict[int, float] = {}
+    timers: dict[tuple[str, int], Callable[[], object]] = {}
     for depth in depths:
-        repeat = 15 if depth <= 10_000 else 3
-        number = max(1, 20_000 // depth)
         want = W.w3_expected(depth)
         _check(f"W3 floor {depth}", W.w3_floor(depth), want)
-        out["floor"][depth] = _median_time(partial(W.w3_floor, depth), repeat, number) / depth
+        timers["floor", depth] = partial(W.w3_floor, depth)
         for name, engine in engines.items():
             try:
                 _check(f"W3 {name} {depth}", W.w3(engine, depth), want)
             except RecursionError:
                 out[name][depth] = "RecursionError"
                 continue
-            total, in_gc = _median_time_and_collector(partial(W.w3, engine, depth), repeat, number)
-            out[name][depth] = total / depth
+            timers[name, depth] = partial(W.w3, engine, depth)
+    times: dict[tuple[str, int], list[float]] = {key: [] for key in timers}
+    in_gc: dict[int, list[float]] = {depth: [] for depth in depths}
+    for _ in range(rounds):
+        for (name, depth), fn in timers.items():
+            number = max(1, 20_000 // depth)
+            repeat = 3 if depth <= 10_000 else 1
+            total, collector = _median_time_and_collector(fn, repeat, number)
+            times[name, depth].append(total / depth)
             if name == "microgrowth":
-                collector[depth] = in_gc / depth
-    return out, collector
+                in_gc[depth].append(collector / depth)
+    for (name, depth), ts in times.items():
+        out[name][depth] = statistics.median(ts)
+    return out, {depth: statistics.median(ts) for depth, ts in in_gc.items()}
 
 
 def w4_child(name: str, levels: int, traced: bool) -> None:
@@ -272,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "W3" in args.workloads:
         depths = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
-        t3, in_gc = bench_w3(engines, depths)
+        t3, in_gc = bench_w3(engines, depths, 3 if args.quick else 5)
         for depth in depths:
             cells = [t3[n][depth] for n in ("microgrowth", "micrograd", "floor")]
             shown = [c if isinstance(c, str) else _fmt_time(c) + "/op" for c in cells]
