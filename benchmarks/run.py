@@ -26,16 +26,6 @@ from benchmarks import workloads as W
 ENGINES = {"microgrowth": W.microgrowth_engine, "micrograd": W.micrograd_engine}
 
 
-def _median_time(fn: Callable[[], object], repeat: int, number: int = 1) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
-
-
 class _CollectorClock:
     """Time spent in CPython's cyclic garbage collector, from `gc.callbacks`."""
 
@@ -71,6 +61,10 @@ def _median_time_and_collector(
         times.append(elapsed / number)
         collector.append(clock.seconds / number)
     return statistics.median(times), statistics.median(collector)
+
+
+def _median_time(fn: Callable[[], object], repeat: int, number: int = 1) -> float:
+    return _median_time_and_collector(fn, repeat, number)[0]
 
 
 def _close(a: float, b: float, tol: float = 1e-9) -> bool:
