@@ -339,22 +339,21 @@ def topological_order(root: Node) -> list[Node]:
     order: list[Node] = []
     seen: set[Node] = set()  # equal constants count as one: they have nothing to propagate
     stack: list[Node | None] = [root]
-    push, pop, emit, visit = stack.append, stack.pop, order.append, seen.add
     while stack:
-        node = pop()
+        node = stack.pop()
         if node is None:  # every parent of the node below the marker is done
-            emit(pop())  # type: ignore[arg-type]
+            order.append(stack.pop())  # type: ignore[arg-type]
         elif node not in seen:
-            visit(node)
+            seen.add(node)
             parents = node._parents
             if not parents:
-                emit(node)
+                order.append(node)
             else:
-                push(node)
-                push(None)
+                stack.append(node)
+                stack.append(None)
                 if len(parents) == 2:  # the first parent on top: visited first
-                    push(parents[1])
-                    push(parents[0])
+                    stack.append(parents[1])
+                    stack.append(parents[0])
                 else:
                     stack.extend(reversed(parents))
     return order
