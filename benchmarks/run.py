@@ -12,6 +12,8 @@ import argparse
 import gc
 import json
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,6 +90,33 @@ def bench_w1(engines: dict[str, Any], repeat: int) -> dict[str, float]:
         for name, fn in timers.items():
             results[name].append(_median_time(fn, 1, number=2000))
     return {n: statistics.median(ts) for n, ts in results.items()}
+
+
+def w1_child(name: str, iterations: int) -> None:
+    """In a fresh process: W1 once, then ``iterations`` more times (for `w1_instructions`)."""
+    run = W.w1_floor if name == "floor" else partial(W.w1, ENGINES[name]())
+    run()
+    for _ in range(iterations):
+        run()
+
+
+def w1_instructions(name: str, iterations: int = 2000) -> float | None:
+    """Machine instructions per W1 iteration, counted by valgrind's callgrind: unlike time, the
+    count does not move with the load of a shared machine. None without valgrind."""
+    if shutil.which("valgrind") is None:
+        return None
+    counts = []
+    for n in (0, iterations):  # the difference leaves out start-up and imports
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+             "-m", "benchmarks.run", "--w1-child", name, str(n)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise SystemExit(f"W1 instructions: no count in valgrind's output:\n{done.stderr}")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / iterations
 
 
 def bench_w2(engines: dict[str, Any], steps: int) -> tuple[dict[str, float], dict[str, int]]:
@@ -238,9 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("workloads", nargs="*", default=["W1", "W2", "W3", "W4"])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--w1-child", nargs=2, metavar=("NAME", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--w4-child", nargs=2, metavar=("NAME", "LEVELS"), help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.w1_child:
+        w1_child(args.w1_child[0], int(args.w1_child[1]))
+        return 0
     if args.w4_child:
         w4_child(args.w4_child[0], int(args.w4_child[1]), args.traced)
         return 0
@@ -258,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         "| microgrowth / floor |",
         "|---|---|---|---|---|---|",
     ]
+    notes: list[str] = []
     if "W1" in args.workloads:
         t = bench_w1(engines, 3 if args.quick else 9)
         rows.append(
@@ -266,6 +300,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| {_ratio(t['micrograd'], t['microgrowth'])} "
             f"| {_ratio(t['microgrowth'], t['floor'])} |"
         )
+        counts = {name: w1_instructions(name) for name in ("microgrowth", "micrograd", "floor")}
+        ins = [c for c in counts.values() if c is not None]
+        if len(ins) < 3:
+            notes.append("W1 instructions: install valgrind to count them (Debian: valgrind).")
+        else:
+            rows.append(
+                f"| W1 machine instructions per iteration (callgrind) | {ins[0]:,.0f} "
+                f"| {ins[1]:,.0f} | {ins[2]:,.0f} | {ins[1] / ins[0]:.2f}x "
+                f"| {ins[0] / ins[2]:.2f}x |"
+            )
     if "W2" in args.workloads:
         t, nodes = bench_w2(engines, 3 if args.quick else 7)
         rows.append(
@@ -317,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {_ratio(ours['seconds'], floor['seconds'])} |"
         )
     print("\n".join(rows))
+    for note in notes:
+        print(f"\n{note}")
     print(
         "\nRatios above 1x in the micrograd / microgrowth column mean microgrowth is faster or "
         "smaller. All answers were checked against closed forms or the floor."

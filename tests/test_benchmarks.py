@@ -7,6 +7,7 @@ closed forms and each other; `make bench` checks micrograd the same way in every
 from __future__ import annotations
 
 import math
+import shutil
 
 import pytest
 
@@ -60,3 +61,10 @@ def test_w3_bench_reports_time_and_the_collectors_share_for_every_depth() -> Non
         assert 0 <= in_gc[depth] <= per_op
         assert isinstance(times["floor"][depth], float)
     assert math.isfinite(sum(in_gc.values()))
+
+
+def test_w1_instructions_say_none_without_valgrind(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert run.w1_instructions("microgrowth") is None
+    run.w1_child("microgrowth", 3)  # what valgrind runs, when it is there
+    run.w1_child("floor", 3)
