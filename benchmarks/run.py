@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import re
 import shutil
@@ -111,6 +112,7 @@ def w1_instructions(name: str, iterations: int = 2000) -> float | None:
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
              "-m", "benchmarks.run", "--w1-child", name, str(n)],
             capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},  # the same hashes, the same count
         )  # fmt: skip
         found = re.search(r"Collected : (\d+)", done.stderr)
         if found is None:
