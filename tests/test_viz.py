@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -85,16 +84,14 @@ def test_dot_source_is_deterministic_across_runs_and_processes() -> None:
     assert other.stdout == one
 
 
-def test_big_graphs_are_refused_quickly_and_clearly() -> None:
+def test_big_graphs_are_refused_clearly_unless_asked_for() -> None:
     x = Value(0.5)
     y = x
     for _ in range(2500):
         y = y * 1.0001 + 0.001  # 5,000 values
-    start = time.perf_counter()
     with pytest.raises(ValueError, match=r"the graph has 5,001 values, more than max_nodes=1,000"):
         draw(y)
-    source = draw(y, max_nodes=None).source  # and the DOT text itself is quick
-    assert time.perf_counter() - start < 30  # a hang guard, not a benchmark
+    source = draw(y, max_nodes=None).source
     assert source.count("shape=box") == 5001
 
 
