@@ -7,14 +7,18 @@
 >>> round(y.data, 4), x1.grad, round(x2.grad, 4)
 (11.6521, 5.5, 1.7163)
 
-Modules: engine (Value, backward), rules (the derivative-rule table), functions, trace (the
-adjoint table), viz (graphs), expression and cli (the command line), nn, losses, optim, data,
-train (the tiny MLP).
+Modules: engine (Value, backward, the reverse sweep), rules (the derivative-rule table) and
+formula (its formulas), ops (the rules as functions: exp, log, sin, ...), functional (grad,
+jacobian, hessian, ...), trace (the adjoint table), viz (graphs), expression and cli (the command
+line), nn, losses, optim, data, train (the tiny MLP).
 """
 
-from microgrowth import data, functional, losses, nn, optim
+from collections.abc import Callable as _Callable
+
+from microgrowth import data, functional, losses, nn, ops, optim
 from microgrowth.engine import (
     Constant,
+    Operand,
     Value,
     constant,
     dot,
@@ -31,21 +35,6 @@ from microgrowth.functional import (
     jvp,
     value_and_grad,
 )
-from microgrowth.functions import (
-    abs,
-    cos,
-    exp,
-    ln,
-    log,
-    neg,
-    relu,
-    sigmoid,
-    sin,
-    softplus,
-    sqrt,
-    tan,
-    tanh,
-)
 from microgrowth.rules import RULES, Rule
 from microgrowth.trace import TangentTrace, Trace, tangent_trace, trace
 from microgrowth.viz import draw, render, to_svg
@@ -57,7 +46,6 @@ __all__ = [
     "TangentTrace",
     "Trace",
     "Value",
-    "abs",
     "constant",
     "cos",
     "data",
@@ -78,6 +66,7 @@ __all__ = [
     "neg",
     "nn",
     "no_grad",
+    "ops",
     "optim",
     "relu",
     "render",
@@ -94,3 +83,12 @@ __all__ = [
     "value_and_grad",
 ]
 __version__ = "0.1.0"
+globals().update(ops.FUNCTIONS)  # the rules declared so far; __getattr__ finds later ones
+
+
+def __getattr__(name: str) -> _Callable[[Operand], Value]:
+    """``microgrowth.sin``, ``microgrowth.log``, ...: every one-input rule (see `ops`)."""
+    try:
+        return ops.FUNCTIONS[name]
+    except KeyError:
+        raise AttributeError(f"module 'microgrowth' has no attribute {name!r}") from None

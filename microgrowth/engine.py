@@ -1,33 +1,45 @@
 """The engine: `Value`, a scalar that remembers how it was computed, and `backward()`.
 
-Every `Value` made by an operation keeps its inputs (``parents``, an ordered tuple: ``x * x``
-has two edges to ``x``), the `Rule` that made it, and its local-gradient closure: the rule's
-``partials`` closed over the input numbers saved when the node was made (``_saved``, like
-PyTorch's ``save_for_backward``) and the node's output. The closure never refers to the node
-itself, so a graph is freed by reference counting the moment it is dropped. It returns one local
-partial derivative per parent and changes nothing; `backward()` multiplies by the adjoint and
-accumulates: ``parent.grad += local * node.grad`` (Baydin et al. 2018, arXiv:1502.05767, 3.2).
+Reverse mode in five lines, the way micrograd teaches it (`reference_backward` below): visit the
+nodes from the output back to the inputs and, along every edge, add the local partial derivative
+times the node's adjoint to the parent's adjoint (Baydin et al. 2018, "Automatic differentiation
+in machine learning: a survey", arXiv:1502.05767, section 3.2)::
 
-Why the closure is kept as its two halves (the shared rule function and a tuple of numbers)
-rather than as a function object per node: a ``functools.partial`` or ``lambda`` costs about 200
-bytes and two containers the cyclic garbage collector must scan while the graph is alive; a tuple
-of floats costs 48 to 64 bytes and the collector stops scanning it after its first pass. It is
-much of why a graph takes a third of micrograd's memory (W4 in benchmarks/). `Value.local`
-builds the callable when you want one.
+    y.grad = 1.0
+    for node in reversed(topological_order(y)):
+        for parent, local in zip(node.parents, node.local_grads()):
+            parent.grad += local * node.grad
 
-The vocabulary is micrograd's and PyTorch's: ``data``, ``grad``, ``backward()``.
+Every `Value` made by an operation keeps its inputs (``parents``, an ordered tuple: ``x * x`` has
+two edges to ``x``), the `Rule` that made it (the rule table in rules.py), and the numbers its
+local partials need (``_saved``: inputs, then output, like PyTorch's ``save_for_backward``). The
+local-gradient closure is those two halves, ``rule.local_partials(*saved)``: it never refers to
+the node itself, so a graph is freed by reference counting the moment it is dropped, with no work
+for the cyclic garbage collector (W4 in benchmarks/).
+
+`reverse_sweep` is the one reverse sweep of the library: `backward()` on floats, ``backward(
+create_graph=True)`` on Values (the same formulas build the gradient's graph), and, through
+`reverse_steps`, the adjoint table, the graph's edge labels and the compiled code. It adds the
+adjoints up in a dictionary of its own and writes ``.grad`` once at the end, under a lock: an
+error leaves every ``grad`` as it was, and threads that call ``backward()`` on graphs sharing
+parameters add up exactly.
+
+The vocabulary is micrograd's and PyTorch's: ``data``, ``grad``, ``backward()``, ``_prev``,
+``_op``, ``_backward``.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
-from typing import Literal, Union, overload
+from typing import Any, Literal, NamedTuple, Union, overload
 
-from microgrowth import rules
+from microgrowth import formula, rules
 from microgrowth.rules import Rule
 
 Operand = Union["Value", float, int]
@@ -36,19 +48,47 @@ Node = Union["Value", "Constant"]  # what a graph is made of: Values, and consta
 CONST = "const"  # the op of a plain number inside a graph, as in 2 * x
 
 
-class Value:
-    """A scalar node of a computation graph: ``data``, ``grad`` and how it was made."""
+def reference_backward(y: Value) -> None:
+    """Reverse mode as plainly as it can be written: what `Value.backward` computes.
 
-    __slots__ = ("data", "grad", "label", "_parents", "_rule", "_saved")
+    The same numbers as ``y.backward()`` on a graph whose grads are all 0; ``backward`` adds the
+    speed, the checks and the thread safety (tests/test_engine.py compares the two).
+    """
+    y.grad = 1.0
+    for node in reversed(topological_order(y)):
+        for parent, local in zip(node.parents, node.local_grads()):
+            parent.grad += local * node.grad
+
+
+class Value:
+    """A scalar node of a computation graph: ``data``, ``grad`` and how it was made.
+
+    ``Value(data, _children=(), _op='', label='')`` is micrograd's constructor: ``data`` a number
+    (bools count as 0 and 1), ``label`` a name for tables and pictures. ``_children`` and ``_op``
+    make a custom operation the way micrograd does, with a ``_backward`` closure assigned after.
+
+    Values compare by identity (``==`` and ``hash``), as graph nodes must; ``<``, ``>`` and
+    ``bool()`` look at ``data``. ``float(v)`` refuses: a function of the math module would turn
+    the Value into a number and cut it out of the graph; use ``v.data`` for the number.
+    """
+
+    __slots__ = ("data", "grad", "label", "_parents", "_rule", "_saved", "_adj", "__dict__")
 
     data: float
     grad: float
     label: str
     _parents: tuple[Node, ...]
     _rule: Rule | None
-    _saved: tuple[float, ...]  # the numbers the local gradients need: inputs, then output
+    _saved: tuple[float, ...]  # the numbers the local partials need: inputs, then output
+    _adj: Any  # the adjoint while a reverse sweep adds it up; 0.0 outside a sweep
 
-    def __init__(self, data: float, label: str = "") -> None:
+    def __init__(
+        self,
+        data: float,
+        _children: Iterable[Operand] = (),
+        _op: str = "",
+        label: str = "",
+    ) -> None:
         if type(data) is not float or not _isfinite(data):
             data = _as_number(data, "Value")
         self.data = data
@@ -57,6 +97,21 @@ class Value:
         self._parents = ()
         self._rule = None
         self._saved = ()
+        self._adj = 0.0
+        if _children or _op:
+            self._custom(_children, _op, label)
+
+    def _custom(self, children: Iterable[Operand], op: str, label: str) -> None:
+        """micrograd's ``Value(data, (a, b), '+')``: a custom operation, checked."""
+        if isinstance(children, str):  # Value(2.0, "x"): a label where micrograd has children
+            raise TypeError(
+                f"Value({self.data!r}, {children!r}): the second argument is micrograd's "
+                f"_children; write Value({self.data!r}, label={children!r})"
+            )
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a string, got {type(label).__name__}")
+        self._parents = tuple(c if isinstance(c, Value) else constant(c) for c in children)
+        self.__dict__["_op"] = str(op)
 
     # --- what the node knows ----------------------------------------------------------------
 
@@ -68,36 +123,112 @@ class Value:
         return self._parents
 
     @property
+    def _prev(self) -> tuple[Node, ...]:
+        """micrograd's children (a set there): the parents in order, each once."""
+        return tuple(dict.fromkeys(self._parents))
+
+    @property
     def rule(self) -> Rule | None:
-        """The `Rule` that made this node; None for an input (a leaf)."""
+        """The `Rule` that made this node; None for an input (a leaf) or a custom operation."""
         return self._rule
 
     @property
     def op(self) -> str:
-        """The operation's name ("mul", "log", ...); "" for an input (constants say "const")."""
-        return "" if self._rule is None else self._rule.name
+        """The rule's name ("mul", "log", ...); "" for an input; a custom operation's ``_op``."""
+        rule = self._rule
+        return self.__dict__.get("_op", "") if rule is None else rule.name
 
-    _op = op  # micrograd's name
+    @property
+    def _op(self) -> str:
+        """micrograd's operation symbol: "+", "*", "**2", "ReLU", "tanh"; "" for an input."""
+        rule = self._rule
+        if rule is None:
+            return str(self.__dict__.get("_op", ""))
+        if rule is rules.POWC:
+            return f"**{self._saved[1]:g}"
+        return rule.symbol
 
     def local_grads(self) -> tuple[float, ...]:
-        """The local partial derivatives d self / d parent, one per parent (empty for a leaf)."""
+        """The local partial derivatives d self / d parent, one per parent (empty for a leaf).
+
+        For a custom operation they are read off its ``_backward`` closure."""
         rule = self._rule
-        return () if rule is None else rule.partials(*self._saved)
+        if rule is not None:
+            return rule.local_partials(*self._saved)
+        return _custom_partials(self) if self._parents else ()
 
     @property
     def local(self) -> Callable[[], tuple[float, ...]]:
         """The local-gradient closure as a callable: ``node.local()`` == ``node.local_grads()``."""
-        if self._rule is None:
-            return tuple
-        return partial(self._rule.partials, *self._saved)
+        return self.local_grads
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's step for this node alone: add local partial * ``self.grad`` into each
+        parent's ``grad``. Assign a closure to make a custom operation (see `Value`)."""
+        custom = self.__dict__.get("_backward")
+        return custom if custom is not None else partial(_backward_step, self)
+
+    @_backward.setter
+    def _backward(self, function: Callable[[], None]) -> None:
+        if self._rule is not None:
+            raise AttributeError(
+                f"_backward of a {self._rule.name} node comes from the rule table; assign it only "
+                "on a Value made with Value(data, _children, _op)"
+            )
+        if not callable(function):
+            raise TypeError(f"_backward must be a function of no arguments, got {function!r}")
+        self.__dict__["_backward"] = function
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
-        extra += f", op={self.op!r}" if self._rule is not None else ""
+        extra += f", op={self.op!r}" if self.op else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
 
     def __float__(self) -> float:
-        return self.data
+        raise TypeError(
+            f"float() of a Value (data={self.data!r}): a math-module function such as math.sin "
+            "would cut the Value out of the graph and its gradient would be lost. Use "
+            "microgrowth's functions (mg.sin(x) or x.sin()), or x.data for the number itself."
+        )
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else repr(self)
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _data(other)
+
+    __eq__ = object.__eq__  # identity: graphs keep nodes in dicts and sets
+    __hash__ = object.__hash__
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """A copy of the whole graph, made without recursion (a chain of a million is fine)."""
+        import copy
+
+        for node in topological_order(self):
+            if id(node) in memo or node.is_constant:
+                continue
+            new: Value = _new(Value)
+            memo[id(node)] = new
+            new.data, new.grad, new.label = node.data, node.grad, node.label
+            new._parents = tuple(p if p.is_constant else memo[id(p)] for p in node._parents)
+            new._rule, new._saved, new._adj = node._rule, node._saved, 0.0
+            if node.__dict__:
+                new.__dict__.update(copy.deepcopy(node.__dict__, memo))
+        copied: Value = memo[id(self)]
+        return copied
 
     # --- backpropagation ----------------------------------------------------------------------
 
@@ -113,70 +244,22 @@ class Value:
         """Add d self / d node * ``grad`` to ``node.grad`` for every node of the graph.
 
         Like PyTorch, gradients accumulate: a second call adds the same amounts again. Call
-        ``zero_grad()`` (here, or on a model) first to recompute from scratch. If a local
-        derivative cannot be computed, the error is raised and every ``grad`` is left as it was.
+        ``zero_grad()`` (here, or on a model) first to recompute from scratch. If a derivative
+        cannot be computed, or would be infinite or NaN, the error names the operation and its
+        inputs and every ``grad`` is left as it was. Safe to call from several threads at once.
 
         With ``create_graph=True`` the adjoints are also built as Values, a graph of their own,
         and returned by node: ``g = y.backward(create_graph=True)[x]`` is dy/dx as a Value, and
-        ``g.backward()`` gives second derivatives. Without it, backward stays on plain floats.
+        ``g.backward()`` gives second derivatives.
         """
-        if create_graph:
-            return self._backward_graph(grad)
-        if type(grad) is not float:
-            grad = _as_number(grad, "backward")
-        order = topological_order(self)
-        before = None  # the grads of earlier passes, if any: this pass runs on zeros
-        for node in order:
-            if node.grad:
-                before = [n.grad for n in order]
-                for n in order:
-                    n.grad = 0.0
-                break
-        try:
-            self.grad = grad
-            for node in reversed(order):
-                rule = node._rule
-                if rule is None:
-                    continue
-                g = node.grad
-                local = rule.partials(*node._saved)
-                parents = node._parents
-                if len(parents) == 2:  # most nodes: the loop below, unrolled
-                    a, b = parents
-                    a.grad += local[0] * g
-                    b.grad += local[1] * g
-                else:
-                    for parent, d in zip(parents, local):
-                        parent.grad += d * g
-        except BaseException:
-            for i, node in enumerate(order):
-                node.grad = before[i] if before else 0.0
-            raise
-        if before:
-            for node, old in zip(order, before):
-                node.grad += old
-        return None
-
-    def _backward_graph(self, grad: float) -> dict[Node, Value]:
-        """The reverse sweep with Values instead of floats: the rules' partials are written
-        with operations that work on both, so the same table builds the gradient's graph."""
-        if not _recording:
-            raise RuntimeError("backward(create_graph=True) inside no_grad(): nothing to build")
-        order = topological_order(self)
-        adjoint: dict[Node, Value] = {self: Value(_as_number(grad, "backward"), label="ȳ")}
-        for node in reversed(order):
-            rule = node._rule
-            if rule is None or node not in adjoint:
-                continue
-            g = adjoint[node]
-            for parent, d in zip(node._parents, rule.partials(*node._parents, node)):
-                if parent.is_constant:
-                    continue
-                term = d * g
-                adjoint[parent] = adjoint[parent] + term if parent in adjoint else term
-        for node, value in adjoint.items():
-            node.grad += value.data
-        return adjoint
+        if not create_graph:
+            reverse_sweep(self, grad, write=True)
+            return None
+        adjoint = reverse_sweep(self, grad, create_graph=True)
+        with _sweep_lock:
+            for node, value in adjoint.items():
+                node.grad += value.data if isinstance(value, Value) else value
+        return {n: g if isinstance(g, Value) else Value(g) for n, g in adjoint.items()}
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on this node and every node it was computed from."""
@@ -217,50 +300,53 @@ class Value:
         return _apply2(rules.POW, other, self)
 
     def __neg__(self) -> Value:
-        return _apply1(rules.NEG, self)
+        return apply1(rules.NEG, self)
 
     def __pos__(self) -> Value:
         return self
 
     def __abs__(self) -> Value:
-        return _apply1(rules.ABS, self)
+        return apply1(rules.ABS, self)
 
-    # --- functions, also available as microgrowth.exp(x) and so on ----------------------------
+    # --- the one-input rules as methods (checked against the table in tests/test_rules.py) ----
 
     def exp(self) -> Value:
-        return _apply1(rules.EXP, self)
+        return apply1(rules.EXP, self)
 
     def log(self) -> Value:
         """The natural logarithm."""
-        return _apply1(rules.LOG, self)
+        return apply1(rules.LOG, self)
 
     def sin(self) -> Value:
-        return _apply1(rules.SIN, self)
+        return apply1(rules.SIN, self)
 
     def cos(self) -> Value:
-        return _apply1(rules.COS, self)
+        return apply1(rules.COS, self)
 
     def tan(self) -> Value:
-        return _apply1(rules.TAN, self)
+        return apply1(rules.TAN, self)
 
     def tanh(self) -> Value:
-        return _apply1(rules.TANH, self)
+        return apply1(rules.TANH, self)
 
     def sigmoid(self) -> Value:
-        return _apply1(rules.SIGMOID, self)
+        return apply1(rules.SIGMOID, self)
 
     def softplus(self) -> Value:
         """ln(1 + e^x), computed without overflow; its derivative is sigmoid(x)."""
-        return _apply1(rules.SOFTPLUS, self)
+        return apply1(rules.SOFTPLUS, self)
 
     def relu(self) -> Value:
-        return _apply1(rules.RELU, self)
+        return apply1(rules.RELU, self)
 
     def sqrt(self) -> Value:
-        return _apply1(rules.SQRT, self)
+        return apply1(rules.SQRT, self)
 
     def abs(self) -> Value:
-        return _apply1(rules.ABS, self)
+        return apply1(rules.ABS, self)
+
+    def neg(self) -> Value:
+        return apply1(rules.NEG, self)
 
 
 class Constant(float):
@@ -276,15 +362,17 @@ class Constant(float):
     is_constant = True
     label = ""
     op = CONST
+    _op = ""
     rule = None
     parents: tuple[Node, ...] = ()
     _parents: tuple[Node, ...] = ()
+    _prev: tuple[Node, ...] = ()
     _rule = None
     _saved: tuple[float, ...] = ()
 
     @property
     def data(self) -> float:
-        return float(self)
+        return self  # itself: the number the operations that use it saved
 
     @property
     def grad(self) -> float:
@@ -294,8 +382,19 @@ class Constant(float):
     def grad(self, value: float) -> None:
         pass  # a constant is not differentiated: backward() may add to it, nothing is kept
 
+    @property
+    def _adj(self) -> float:
+        return 0.0
+
+    @_adj.setter
+    def _adj(self, value: object) -> None:
+        pass  # nothing flows back from a constant
+
     def local_grads(self) -> tuple[float, ...]:
         return ()
+
+    def _backward(self) -> None:
+        pass
 
     def __repr__(self) -> str:
         return f"Constant({float(self)!r})"
@@ -303,27 +402,38 @@ class Constant(float):
 
 _new = object.__new__
 _isfinite = math.isfinite
-_recording = True  # False inside no_grad(): operations make plain Values, no graph
+_sweep_lock = threading.Lock()  # one reverse sweep at a time: threads add up grads exactly
+
+# --- recording: no_grad, per thread and per asyncio task ------------------------------------------
+
+_grad_enabled: ContextVar[bool] = ContextVar("microgrowth_grad_enabled", default=True)
+_open_no_grad = 0  # no_grad blocks open in any thread; while 0 the hot path skips the ContextVar
+_count_lock = threading.Lock()
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Inside ``with no_grad():`` operations compute ``data`` only: no parents, no closures.
 
-    For inference and for optimizer updates, as in PyTorch. Restored on exit, also after an
-    exception; nests. (The switch is per process, not per thread.)
+    For inference and for optimizer updates, as in PyTorch. It holds for the thread (and asyncio
+    task) that entered it; other threads keep recording. Restored on exit, also after an
+    exception; nests.
     """
-    global _recording
-    previous, _recording = _recording, False
+    global _open_no_grad
+    token = _grad_enabled.set(False)
+    with _count_lock:
+        _open_no_grad += 1
     try:
         yield
     finally:
-        _recording = previous
+        _grad_enabled.reset(token)
+        with _count_lock:
+            _open_no_grad -= 1
 
 
 def is_grad_enabled() -> bool:
-    """False inside `no_grad`."""
-    return _recording
+    """False inside `no_grad` (in this thread or task)."""
+    return not _open_no_grad or _grad_enabled.get()
 
 
 _DOMAIN_ERRORS = (ArithmeticError, ValueError)
@@ -359,19 +469,339 @@ def topological_order(root: Node) -> list[Node]:
     return order
 
 
-def _make(rule: Rule, parents: tuple[Node, ...], saved: tuple[float, ...]) -> Value:
-    """The node of ``rule`` applied to ``parents``; ``saved`` ends with its output."""
-    node: Value = _new(Value)
-    node.data = saved[-1]
-    node.grad = 0.0
-    node.label = ""
-    node._parents = parents
-    node._rule = rule
-    node._saved = saved
-    return node
+# --- the reverse sweep ----------------------------------------------------------------------------
 
 
-def _apply1(rule: Rule, a: Operand) -> Value:
+Record = list[tuple[Node, Any, "tuple[Any, ...] | None"]]
+
+
+def reverse_sweep(
+    root: Value,
+    seed: float | Value = 1.0,
+    *,
+    create_graph: bool = False,
+    record: Record | None = None,
+    write: bool = False,
+) -> dict[Node, Any]:
+    """The reverse sweep: the adjoint of every node of ``root``'s graph, d root/d node * seed.
+
+    Visit the nodes from ``root`` back to the inputs; along each edge add the local partial
+    times the node's adjoint to the parent's adjoint. The adjoints are added up in each node's
+    ``_adj`` (a scratch slot, 0 outside a sweep; one sweep at a time, under a lock) and returned
+    as a dictionary, or, with ``write=True``, added to ``grad`` (what `backward` does). Either
+    way nothing is written before the sweep has finished without error, and an adjoint that is
+    not finite is an error naming the operation.
+
+    On floats, a node whose adjoint is exactly 0 passes nothing on (relu(log(1e-310)) has
+    gradient 0, not 0 * inf). With ``create_graph`` the adjoints are Values, built from the same
+    formulas, so they can be differentiated again. ``record`` receives, per operation in sweep
+    order, ``(node, adjoint, local partials)`` (partials None where not needed): what
+    `reverse_steps` turns into the rows of the adjoint table.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward: expected a Value, got {type(root).__name__} {root!r}")
+    if create_graph:
+        if not is_grad_enabled():
+            raise RuntimeError("backward(create_graph=True) inside no_grad(): nothing to build")
+        if not isinstance(seed, Value):
+            seed = constant(seed, None)  # a number: the adjoints it scales are Values or numbers
+    elif isinstance(seed, Value):
+        raise TypeError(
+            f"backward(grad): the seed must be a plain number such as 1.0, got a Value "
+            f"(data={seed.data!r}); pass seed.data, or create_graph=True to differentiate "
+            "through it"
+        )
+    elif type(seed) is not float or not _isfinite(seed):
+        seed = _as_number(seed, "backward(grad)")
+    with _sweep_lock:
+        order = topological_order(root)
+        try:
+            root._adj = seed
+            reached: set[Node] = {root}  # with create_graph: the nodes an adjoint reached
+            total = _sweep(order, reached if create_graph else None, record)
+            if not create_graph and total - total != 0.0:  # an inf or a NaN somewhere?
+                _check_finite(order)
+        except BaseException:
+            for node in order:
+                node._adj = 0.0
+            raise
+        if write and not create_graph:  # backward(): each adjoint into its grad, scratch to 0
+            for node in order:
+                g = node._adj
+                if g:
+                    node._adj = 0.0
+                    node.grad += g
+            return {}
+        adjoint = {}
+        for node in order:
+            g = node._adj
+            if g or (create_graph and node in reached):
+                adjoint[node] = g
+                node._adj = 0.0
+        return adjoint
+
+
+def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) -> Any:
+    """The loop of `reverse_sweep`; returns the sum of the float adjoints (to check for inf).
+    ``reached`` is None on floats; with create_graph, the set of nodes an adjoint reached."""
+    graph = reached is not None
+    total = 0.0
+    for node in reversed(order):
+        g = node._adj
+        rule = node._rule
+        if reached is None:
+            total += g
+            if not g:  # nothing to pass on
+                if record is not None and rule is not None:
+                    record.append((node, g, None))
+                continue
+        elif node not in reached:
+            continue
+        if rule is None:
+            if node._parents:  # a custom operation with a hand-written _backward
+                _sweep_custom(node, g, graph, record)  # type: ignore[arg-type]
+            continue
+        saved = node._saved
+        parents = node._parents
+        args = saved if reached is None else (*parents, node)
+        try:
+            local = rule.local_partials(*args)
+        except _DOMAIN_ERRORS:
+            local = _needed_partials(node, args)
+        if record is not None:
+            record.append((node, g, local))
+        if reached is not None:
+            for i, (parent, d, x) in enumerate(zip(parents, local, saved)):
+                if parent.data is not x:
+                    raise _changed_error(node, parent, saved)
+                if parent.is_constant or not rule.differentiable(i):
+                    continue
+                term = d * g
+                if parent in reached:
+                    parent._adj = parent._adj + term
+                else:
+                    parent._adj = term
+                    reached.add(parent)
+        elif len(parents) == 2:  # most nodes: the loop below, written out for speed
+            a, b = parents
+            if a.data is not saved[0] or b.data is not saved[1]:
+                raise _changed_error(node, a if a.data is not saved[0] else b, saved)
+            a._adj += local[0] * g
+            b._adj += local[1] * g
+        else:
+            for parent, d, x in zip(parents, local, saved):
+                if parent.data is not x:
+                    raise _changed_error(node, parent, saved)
+                parent._adj += d * g
+    return total
+
+
+class Step(NamedTuple):
+    """One edge of the reverse sweep: ``adjoint[parent] += partial * adjoint[node]``."""
+
+    node: Node
+    arg: int  # which argument of node's operation the parent is
+    parent: Node
+    partial: float | None  # None where it was not needed (node's adjoint is 0) and cannot be had
+    contribution: float  # partial * the node's adjoint
+    adjoint: float  # the node's adjoint
+
+
+def reverse_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Node, float]]:
+    """Every step of the reverse sweep, in order, and the adjoints: what the adjoint table, the
+    graph's edge labels and compiled code read. Constants among the parents are left out."""
+    record: Record = []
+    adjoint = reverse_sweep(root, seed, record=record)
+    steps = []
+    for node, g, local in record:
+        if local is None:  # adjoint 0: every contribution is 0; show the partial if it exists
+            try:
+                local = node.local_grads()
+            except _DOMAIN_ERRORS:
+                local = (None,) * len(node._parents)
+        for i, (parent, d) in enumerate(zip(node._parents, local)):
+            if parent.is_constant or (node._rule is not None and not node._rule.differentiable(i)):
+                continue
+            steps.append(Step(node, i, parent, d, d * g if d is not None else 0.0, g))
+    return steps, adjoint
+
+
+def _backward_step(node: Value) -> None:
+    """micrograd's ``node._backward()`` for a rule node: one node's part of the sweep."""
+    for parent, d in zip(node._parents, node.local_grads()):
+        parent.grad += d * node.grad
+
+
+def _sweep_custom(node: Value, g: float, graph: bool, record: Record | None) -> None:
+    """A custom operation's closure adds into ``.grad`` (micrograd's way): run it with the
+    node's adjoint in ``node.grad`` and the parents' grads at 0, read what it added, restore."""
+    if graph:
+        raise TypeError(
+            f"backward(create_graph=True): the custom operation {node.op!r} has a hand-written "
+            "_backward, which gives numbers, not a graph; declare it with "
+            "microgrowth.rules.rule(...) to get second derivatives"
+        )
+    added = _run_custom(node, g)
+    if record is not None:
+        record.append((node, g, tuple(c / g for c in added)))
+    for parent, c in zip(node._parents, added):
+        parent._adj += c
+
+
+def _run_custom(node: Value, g: float) -> list[float]:
+    """What a custom ``_backward`` adds to each parent's grad for the adjoint ``g`` (the caller
+    holds the sweep lock)."""
+    parents = list(dict.fromkeys(node._parents))
+    kept = [p.grad for p in parents], node.grad
+    try:
+        for p in parents:
+            p.grad = 0.0
+        node.grad = g
+        node._backward()
+        total = {p: p.grad for p in parents}
+    finally:
+        for p, old in zip(parents, kept[0]):
+            p.grad = old
+        node.grad = kept[1]
+    seen: set[Node] = set()
+    added = []
+    for p in node._parents:  # a parent listed twice got both edges' parts at once
+        added.append(0.0 if p in seen else total[p])
+        seen.add(p)
+    return added
+
+
+def _custom_partials(node: Value) -> tuple[float, ...]:
+    with _sweep_lock:
+        return tuple(_run_custom(node, 1.0))
+
+
+def tangent_sweep(
+    outputs: Sequence[Value],
+    seeds: dict[Node, float],
+    record: list[tuple[Node, tuple[float, ...], float]] | None = None,
+) -> dict[Node, float]:
+    """The forward sweep of forward mode: the tangent of every node, v̇_i = Σ_j ∂v_i/∂v_j v̇_j,
+    given the tangents of some inputs (the others 0). The partials are the rule table's, as in
+    the reverse sweep. ``record`` receives ``(node, local partials, tangent)`` per operation."""
+    order: list[Node] = []
+    seen: set[Node] = set()
+    for y in outputs:  # the union of the outputs' orders is an order of the whole graph
+        for node in topological_order(y):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    tangent: dict[Node, float] = {}
+    for node in order:
+        if not node._parents:
+            tangent[node] = seeds.get(node, 0.0) if isinstance(node, Value) else 0.0
+            continue
+        ts = [tangent[p] for p in node._parents]
+        try:
+            local = node.local_grads()
+        except _DOMAIN_ERRORS:
+            if node._rule is None:
+                raise
+            needed = any(ts)  # no tangent flows in: no partial is needed
+            local = _needed_partials(node, node._saved) if needed else (math.nan,) * len(ts)
+        t = sum((d * dt for d, dt in zip(local, ts) if dt), 0.0)
+        if record is not None:
+            record.append((node, local, t))
+        tangent[node] = t
+    if not all(map(_isfinite, tangent.values())):
+        raise FloatingPointError("forward mode: a tangent is infinite or NaN; check the inputs")
+    return tangent
+
+
+# --- errors of the sweep ----------------------------------------------------------------------
+
+_PARTIALS: dict[tuple[str, int], Callable[..., tuple[Any, ...]]] = {}
+
+
+def _needed_partials(node: Node, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The partials one by one, after the rule's function failed: an input that needs none (a
+    constant) gets 0, and a failure where one is needed becomes a clear error."""
+    rule = node._rule
+    assert rule is not None
+    out = []
+    for i, parent in enumerate(node._parents):
+        formula_i = rule.partials[i % len(rule.partials) if rule.variadic else i]
+        if parent.is_constant or formula_i is None:
+            out.append(0.0)
+            continue
+        key = (rule.name, i)
+        if key not in _PARTIALS:
+            _PARTIALS[key] = formula.compile_partials(rule.variables, (formula_i,))
+        try:
+            out.append(_PARTIALS[key](*args)[0])
+        except _DOMAIN_ERRORS as error:
+            raise _partial_error(node, i, error) from None
+    return tuple(out)
+
+
+def _inputs_text(node: Node) -> str:
+    xs = [p.data for p in node._parents]
+    return ", ".join(repr(float(x)) for x in xs[:6]) + (", ..." if len(xs) > 6 else "")
+
+
+def _partial_error(node: Node, i: int, error: Exception) -> Exception:
+    rule = node._rule
+    assert rule is not None
+    name = rule.variables[i] if not rule.variadic else f"input {i}"
+    why = f"{error}" if str(error) else type(error).__name__
+    kind = type(error) if isinstance(error, ArithmeticError) else ValueError
+    return kind(
+        f"backward: {rule.name}({_inputs_text(node)}): the local partial d/d{name} = "
+        f"{rule.partials[i] if not rule.variadic else 'w[i] or x[i]'} cannot be computed here "
+        f"({why}); the derivative is undefined or infinite at this point. "
+        + (rule.domain_text.capitalize() + "." if rule.domain_text else "")
+    )
+
+
+def _changed_error(node: Node, parent: Node, saved: tuple[float, ...]) -> Exception:
+    i = node._parents.index(parent)
+    who = f" {parent.label!r}" if parent.label else ""
+    return RuntimeError(
+        f"backward: input {i}{who} of {node.op}(...) was {float(saved[i])!r} when the operation "
+        f"was computed, and its .data is now {float(parent.data)!r}: the graph no longer "
+        "matches its numbers. Compute the expression again after changing .data (PyTorch "
+        "refuses the same with its version counter)."
+    )
+
+
+def _check_finite(order: list[Node]) -> None:
+    """After a sweep whose adjoints do not add up to a finite number: say which step made an
+    infinite or NaN adjoint (or return, if they are all finite and only their sum is not)."""
+    if all(_isfinite(node._adj) for node in order):
+        return
+    for node in reversed(order):
+        g, rule = node._adj, node._rule
+        if rule is None or not g or not _isfinite(g):
+            continue
+        try:
+            local = rule.local_partials(*node._saved)
+        except _DOMAIN_ERRORS:
+            local = _needed_partials(node, node._saved)
+        for i, (parent, d) in enumerate(zip(node._parents, local)):
+            if parent.is_constant or _isfinite(d * g):
+                continue
+            raise FloatingPointError(
+                f"backward: {rule.name}({_inputs_text(node)}): the local partial by input {i} is "
+                f"{d!r}, times the adjoint {g!r}: {d * g!r}. No gradient was written (inf and NaN "
+                "have no use as gradients); the operation is at the edge of its domain here: move "
+                "the input, or rewrite the expression (e.g. log(x + eps))."
+            )
+    raise FloatingPointError(
+        "backward: the adjoints overflow (a sum of contributions is beyond the float range); "
+        "no gradient was written. Scale the expression down."
+    )
+
+
+# --- making nodes -------------------------------------------------------------------------------
+
+
+def apply1(rule: Rule, a: Operand) -> Value:
+    """`apply` for a one-input rule, without the arity check (what ``x.sin()`` calls)."""
     pa: Node = a if isinstance(a, Value) else constant(a, rule)
     x = pa.data
     try:
@@ -379,11 +809,12 @@ def _apply1(rule: Rule, a: Operand) -> Value:
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, (x,), error) from None
     if not _isfinite(y):
-        raise _domain_error(rule, (x,), OverflowError(f"result {y}"))
-    if not _recording:
+        raise _domain_error(rule, (x,), OverflowError(f"the result is {y}"))
+    if _open_no_grad and not _grad_enabled.get():
         return Value(y)
-    node: Value = _new(Value)  # what _make does, inlined: this is the hottest path
+    node: Value = _new(Value)  # Value.__init__ without its checks: this is the hottest path
     node.data, node.grad, node.label = y, 0.0, ""
+    node._adj = 0.0
     node._parents, node._rule, node._saved = (pa,), rule, (x, y)
     return node
 
@@ -397,11 +828,12 @@ def _apply2(rule: Rule, a: Operand, b: Operand) -> Value:
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, (x1, x2), error) from None
     if not _isfinite(y):
-        raise _domain_error(rule, (x1, x2), OverflowError(f"result {y}"))
-    if not _recording:
+        raise _domain_error(rule, (x1, x2), OverflowError(f"the result is {y}"))
+    if _open_no_grad and not _grad_enabled.get():
         return Value(y)
-    node: Value = _new(Value)  # what _make does, inlined: this is the hottest path
+    node: Value = _new(Value)
     node.data, node.grad, node.label = y, 0.0, ""
+    node._adj = 0.0
     node._parents, node._rule, node._saved = (pa, pb), rule, (x1, x2, y)
     return node
 
@@ -414,10 +846,14 @@ def _apply_n(rule: Rule, args: Sequence[Operand]) -> Value:
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, xs, error) from None
     if not _isfinite(y):
-        raise _domain_error(rule, xs, OverflowError(f"result {y}"))
-    if not _recording:
+        raise _domain_error(rule, xs, OverflowError(f"the result is {y}"))
+    if _open_no_grad and not _grad_enabled.get():
         return Value(y)
-    return _make(rule, nodes, (*xs, y))
+    node: Value = _new(Value)
+    node.data, node.grad, node.label = y, 0.0, ""
+    node._adj = 0.0
+    node._parents, node._rule, node._saved = nodes, rule, (*xs, y)
+    return node
 
 
 def apply(rule: Rule, *args: Operand) -> Value:
@@ -426,7 +862,7 @@ def apply(rule: Rule, *args: Operand) -> Value:
         return _apply_n(rule, args)
     if len(args) != rule.arity:
         raise TypeError(f"{rule.name} takes {rule.arity} argument(s), got {len(args)}")
-    return _apply1(rule, args[0]) if rule.arity == 1 else _apply2(rule, args[0], args[1])
+    return apply1(rule, args[0]) if rule.arity == 1 else _apply2(rule, args[0], args[1])
 
 
 def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
@@ -456,6 +892,8 @@ def constant(x: object, rule: Rule | None = None) -> Constant:
     Equal numbers share one `Constant` (a cache of a few thousand, cleared when full): a chain
     like ``y = y * 1.0001 + 0.001`` then allocates no new object for its numbers.
     """
+    if type(x) is Constant:
+        return x
     value = _as_number(x, rule.name if rule else "constant")
     shared = _CONSTANTS.get(value)
     if shared is None or value == 0.0:  # 0.0 == -0.0: keep the sign of zero
@@ -465,12 +903,16 @@ def constant(x: object, rule: Rule | None = None) -> Constant:
     return shared
 
 
+def _data(x: Operand) -> float:
+    return x.data if isinstance(x, Value) else _as_number(x, "comparison")
+
+
 def _as_number(x: object, where: str) -> float:
     """The float of ``x``, or a clear error saying what was wrong and what to do."""
-    if isinstance(x, bool):
-        raise TypeError(f"{where}: got the bool {x!r}; write the number 1.0 or 0.0 instead")
     if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
-        y = float(x)
+        y = float(x)  # bools too: True is 1, as in Python and PyTorch
+    elif isinstance(x, Value):
+        raise TypeError(f"{where}: expected a plain number, got a Value; use its .data")
     else:
         raise TypeError(
             f"{where}: expected a number or a Value, got {type(x).__name__} {x!r}; "
@@ -485,9 +927,23 @@ def _as_number(x: object, where: str) -> float:
 
 
 def _domain_error(rule: Rule, inputs: tuple[float, ...], error: Exception) -> Exception:
-    shown = ", ".join(repr(x) for x in inputs[:6]) + (", ..." if len(inputs) > 6 else "")
-    why = rule.domain_text or "the result is not a finite number"
+    shown = ", ".join(repr(float(x)) for x in inputs[:6]) + (", ..." if len(inputs) > 6 else "")
+    why = rule.domain_text or "the result must be a finite number"
     kind: type[Exception] = ValueError
     if isinstance(error, (OverflowError, ZeroDivisionError)):
         kind = type(error)
     return kind(f"{rule.name}({shown}): {why} ({error}). Check the input to {rule.name}.")
+
+
+# --- rules declared after this module: a method for each one-input rule ---------------------------
+
+
+def _add_method(rule: Rule) -> None:
+    if rule.arity == 1 and not hasattr(Value, rule.name):
+        method = partial(apply1, rule)
+        setattr(Value, rule.name, lambda self: method(self))
+
+
+rules._listeners.append(_add_method)
+for _rule in rules.RULES.values():
+    _add_method(_rule)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from microgrowth.engine import Value
-from microgrowth.functions import FUNCTIONS
+from microgrowth.ops import FUNCTIONS
 
 _BINARY: dict[type[ast.operator], Callable[[Value, Value], Value]] = {
     ast.Add: lambda a, b: a + b,

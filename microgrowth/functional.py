@@ -1,8 +1,16 @@
-"""Derivatives of plain Python functions: grad, value_and_grad, jacobian, jvp, jacfwd, gradcheck.
+"""Derivatives of plain Python functions: grad, value_and_grad, jacobian, hessian, jvp, jacfwd,
+gradcheck.
 
 The conventions are JAX's and HIPS autograd's: ``grad(f)`` differentiates with respect to the
 first argument, ``argnums=(0, 1)`` gives a tuple, results are plain floats. ``f`` takes numbers
-(it receives Values) and returns a Value, a number, or a sequence of them for ``jacobian``.
+(it receives Values) and returns a Value, a number, or a sequence of them for ``jacobian``. The
+transforms are pure: they read the engine's reverse sweep and never touch any ``grad``.
+
+Transforms nest as in JAX: ``grad(grad(f))``, ``grad`` of a function that calls ``grad``,
+``jacobian(grad(f))``. A transform that receives Values (it runs inside another one) gives each a
+fresh input node of its own (a ``pos`` node: equal to the Value, derivative 1, so an inner and an
+outer derivative are never confused) and returns its results as Values, built by
+``backward(create_graph=True)``'s sweep, so the outer transform differentiates through them.
 
 Reverse mode (``grad``, ``jacobian``) runs one backward pass per output; forward mode (``jvp``,
 ``jacfwd``) runs one tangent sweep per input: each node's tangent is the sum over its parents of
@@ -16,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from microgrowth.engine import Node, Value, topological_order
+from microgrowth import rules
+from microgrowth.engine import Node, Value, apply1, reverse_sweep, tangent_sweep, topological_order
 
 Function = Callable[..., Any]
 
@@ -25,10 +34,19 @@ class GradcheckError(AssertionError):
     """Reverse mode and finite differences disagree; the message has the per-input table."""
 
 
-def _inputs(args: Sequence[float], name: str) -> list[Value]:
+def _inputs(args: Sequence[Any], name: str) -> tuple[list[Value], bool]:
+    """Fresh input nodes for the arguments, and whether any argument was a Value (nested)."""
     if not args:
         raise TypeError(f"{name}: call it with at least one number, e.g. {name}(f)(2.0)")
-    return [Value(a.data if isinstance(a, Value) else a, label=f"x{i}") for i, a in enumerate(args)]
+    xs, nested = [], False
+    for i, a in enumerate(args):
+        if isinstance(a, Value):  # inside another transform: keep the graph, as a new node
+            x = apply1(rules.POS, a)
+            x.label, nested = f"x{i}", True
+        else:
+            x = Value(a, label=f"x{i}")
+        xs.append(x)
+    return xs, nested
 
 
 def _outputs(out: object, name: str) -> list[Value]:
@@ -50,19 +68,42 @@ def _scalar(out: object, name: str) -> Value:
     return _outputs(out, name)[0]
 
 
+def _depends_on_outer_values(ys: Sequence[Value], xs: Sequence[Value]) -> bool:
+    """True if the outputs use a Value made outside this transform (an outer transform's
+    variable captured by the function): then the results must stay Values."""
+    own = set(xs)
+    return any(
+        not n.parents and not n.is_constant and n not in own
+        for y in ys
+        for n in topological_order(y)
+    )
+
+
+def _adjoints(y: Value, graph: bool) -> dict[Node, Any]:
+    """d y / d node for every node: floats, or Values that an outer transform differentiates."""
+    return reverse_sweep(y, create_graph=graph)
+
+
+def _check_argnums(argnums: int | Sequence[int], n: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -n <= i < n:
+            raise IndexError(f"argnums={argnums!r}: the function got {n} argument(s)")
+    return nums
+
+
 def value_and_grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
     """``value_and_grad(f)(*args)`` is ``(f(*args), df/dargs[argnums])`` from one backward pass."""
 
-    def wrapped(*args: float) -> tuple[float, float | tuple[float, ...]]:
-        xs = _inputs(args, "value_and_grad")
-        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        for i in nums:
-            if not -len(xs) <= i < len(xs):
-                raise IndexError(f"argnums={argnums!r}: the function got {len(xs)} argument(s)")
+    def wrapped(*args: Any) -> tuple[Any, Any]:
+        xs, nested = _inputs(args, "value_and_grad")
+        nums = _check_argnums(argnums, len(xs))
         y = _scalar(f(*xs), "grad")
-        y.backward()
-        grads = tuple(xs[i].grad for i in nums)
-        return y.data, grads[0] if isinstance(argnums, int) else grads
+        graph = nested or _depends_on_outer_values([y], xs)
+        adjoint = _adjoints(y, graph)
+        grads = tuple(adjoint.get(xs[i], 0.0) for i in nums)
+        value = y if graph else y.data
+        return value, grads[0] if isinstance(argnums, int) else grads
 
     return wrapped
 
@@ -70,22 +111,25 @@ def value_and_grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
 def grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
     """``grad(f)(*args)``: the derivative of a scalar function with respect to ``args[argnums]``."""
     vg = value_and_grad(f, argnums)
-    return lambda *args: vg(*args)[1]
+
+    def wrapped(*args: Any) -> Any:
+        return vg(*args)[1]
+
+    return wrapped
 
 
 def jacobian(f: Function) -> Function:
     """``jacobian(f)(*args)``: one row per output, one column per input; reverse mode, one
     backward pass per output."""
 
-    def wrapped(*args: float) -> list[list[float]]:
-        xs = _inputs(args, "jacobian")
+    def wrapped(*args: Any) -> list[list[Any]]:
+        xs, nested = _inputs(args, "jacobian")
+        ys = _outputs(f(*xs), "jacobian")
+        graph = nested or _depends_on_outer_values(ys, xs)
         rows = []
-        for y in _outputs(f(*xs), "jacobian"):
-            for x in xs:
-                x.grad = 0.0
-            y.zero_grad()
-            y.backward()
-            rows.append([x.grad for x in xs])
+        for y in ys:
+            adjoint = _adjoints(y, graph)
+            rows.append([adjoint.get(x, 0.0) for x in xs])
         return rows
 
     return wrapped
@@ -94,44 +138,36 @@ def jacobian(f: Function) -> Function:
 def hessian(f: Function) -> Function:
     """``hessian(f)(*args)``: the n-by-n matrix of second derivatives of a scalar function.
 
-    Reverse over reverse: ``backward(create_graph=True)`` builds the gradient as Values, then
-    one backward pass per gradient entry gives one row.
+    Reverse over reverse: the gradient built as Values (``create_graph``), then one reverse
+    sweep per gradient entry gives one row.
     """
 
-    def wrapped(*args: float) -> list[list[float]]:
-        xs = _inputs(args, "hessian")
+    def wrapped(*args: Any) -> list[list[Any]]:
+        xs, nested = _inputs(args, "hessian")
         y = _scalar(f(*xs), "hessian")
-        gradient = y.backward(create_graph=True)
+        graph = nested or _depends_on_outer_values([y], xs)
+        gradient = _adjoints(y, True)
         rows = []
         for xi in xs:
             g = gradient.get(xi)
-            for x in xs:
-                x.grad = 0.0
-            if g is not None:
-                g.zero_grad()
-                g.backward()
-            rows.append([x.grad if g is not None else 0.0 for x in xs])
+            if not isinstance(g, Value):  # no adjoint, or a constant one: a row of zeros
+                rows.append([0.0] * len(xs))
+                continue
+            second = _adjoints(g, graph)
+            rows.append([second.get(x, 0.0) for x in xs])
         return rows
 
     return wrapped
 
 
-def forward_tangents(outputs: Sequence[Value], seeds: dict[Value, float]) -> dict[Node, float]:
-    """One forward sweep: the tangent of every node, given the tangents of some inputs."""
-    order: list[Node] = []
-    seen: set[Node] = set()
-    for y in outputs:  # the union of topological orders is one
-        for node in topological_order(y):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
-    tangent: dict[Node, float] = {}
-    for node in order:
-        if node.rule is None:
-            tangent[node] = seeds.get(node, 0.0) if isinstance(node, Value) else 0.0
-        else:
-            tangent[node] = sum(d * tangent[p] for p, d in zip(node.parents, node.local_grads()))
-    return tangent
+def _float_inputs(args: Sequence[Any], name: str) -> list[Value]:
+    xs, nested = _inputs(args, name)
+    if nested:
+        raise TypeError(
+            f"{name} inside another transform is not supported (its tangents are floats); "
+            "use jacobian or grad, which nest"
+        )
+    return xs
 
 
 def jvp(
@@ -140,10 +176,10 @@ def jvp(
     """``(f(*primals), J(primals) @ tangents)``: forward mode, one sweep."""
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    xs = _inputs(primals, "jvp")
+    xs = _float_inputs(primals, "jvp")
     out = f(*xs)
     ys = _outputs(out, "jvp")
-    tangent = forward_tangents(ys, {x: float(t) for x, t in zip(xs, tangents)})
+    tangent = tangent_sweep(ys, {x: float(t) for x, t in zip(xs, tangents)})
     if isinstance(out, (list, tuple)):
         return [y.data for y in ys], [tangent[y] for y in ys]
     return ys[0].data, tangent[ys[0]]
@@ -153,9 +189,9 @@ def jacfwd(f: Function) -> Function:
     """``jacfwd(f)(*args)``: the Jacobian by forward mode, one tangent sweep per input."""
 
     def wrapped(*args: float) -> list[list[float]]:
-        xs = _inputs(args, "jacfwd")
+        xs = _float_inputs(args, "jacfwd")
         ys = _outputs(f(*xs), "jacfwd")
-        columns = [forward_tangents(ys, {x: 1.0}) for x in xs]
+        columns = [tangent_sweep(ys, {x: 1.0}) for x in xs]
         return [[column[y] for column in columns] for y in ys]
 
     return wrapped

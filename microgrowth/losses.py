@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from microgrowth.engine import Operand, Value
-from microgrowth.functions import softplus
+from microgrowth import rules
+from microgrowth.engine import Operand, Value, apply1
 
 
 def _mean(terms: Sequence[Value], name: str) -> Value:
@@ -51,7 +51,9 @@ def binary_cross_entropy_with_logits(logits: Sequence[Value], targets: Sequence[
     for t in targets:
         if not 0.0 <= t <= 1.0:
             raise ValueError(f"binary_cross_entropy_with_logits: target {t!r} is not in [0, 1]")
-    return _mean([softplus(z) - t * z for z, t in zip(logits, targets)], "binary_cross_entropy")
+    return _mean(
+        [apply1(rules.SOFTPLUS, z) - t * z for z, t in zip(logits, targets)], "binary_cross_entropy"
+    )
 
 
 def logsumexp(logits: Sequence[Value]) -> Value:

@@ -1,247 +1,189 @@
-"""The derivative-rule table: every primitive operation of microgrowth in one place.
+"""The derivative-rule table: every primitive operation of microgrowth, declared in one place.
 
-Each `Rule` says how to compute an operation (``forward``), its local partial derivatives
-(``partials``: one number per input, reusing the output where the derivative allows), and how to
-write it down: plain text for tables and graphs, LaTeX for papers. The engine, the tests, the
-adjoint table and the graph renderer all read this table, so adding an operation is one entry here
-(plus, if you want ``x.op()`` syntax, a one-line method on `Value`).
+Each rule gives its forward function and, per input, its local partial derivative written once as a
+small Python formula over the inputs ``a``, ``b`` and the output ``y`` (see `microgrowth.formula`):
 
-Formula templates use ``#0``, ``#1`` for the inputs and ``#y`` for the output; the trace fills
-them with names such as ``v_{-1}``. Angles are in radians. The layout follows HIPS/autograd's
-``defvjp`` table and PyTorch's ``derivatives.yaml``; the notation follows Baydin et al. (2018),
-"Automatic differentiation in machine learning: a survey", arXiv:1502.05767.
+    rule("mul", operator.mul, partials=("b", "a"), text="a * b", symbol="*")
+    rule("tanh", math.tanh, partials=("1 - y * y",), text="tanh(a)")
+
+From that one declaration come the function `backward()` calls, the formulas of the adjoint table
+(text and LaTeX), the operation's label in graphs, the lines of compiled code, a ``Value`` method
+and a ``microgrowth.<name>`` function (for one-input rules), and the tests, which loop over
+`RULES`. A partial of ``None`` marks an input that is not differentiated (the exponent of
+``x ** 2``). Formulas reuse the output where the derivative allows (exp, tanh, sigmoid), as
+PyTorch's ``derivatives.yaml`` does; the layout follows HIPS/autograd's ``defvjp`` table and the
+notation Baydin et al. (2018), "Automatic differentiation in machine learning: a survey",
+arXiv:1502.05767. Angles are in radians.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from microgrowth import formula
 
 Interval = tuple[float, float]
-Template = str | Callable[[Sequence[str], str], str]  # "#0 * #1", or (args, output) -> text
-PartialTemplate = str | Callable[[int, Sequence[str], str], str]  # or (i, args, output) -> text
+ANY: Interval = (-5.0, 5.0)
+POSITIVE: Interval = (0.1, 5.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Rule:
-    """One primitive: value, local partials and how to write it."""
+    """One primitive operation: how to compute it, its local partials, and how to write it."""
 
     name: str  # what users call it: "mul", "log"
-    symbol: str  # the operation node in a graph: "*", "ln"
-    forward: Callable[..., float]  # (*inputs) -> output
-    partials: Callable[..., tuple[float, ...]]  # (*inputs, output) -> d output / d input_i
-    text: Template  # "#0 * #1"
-    partial_text: tuple[PartialTemplate, ...]  # one per input: ("#1", "#0"); variadic: one
-    latex: Template
-    partial_latex: tuple[PartialTemplate, ...]
-    domain: tuple[Interval, ...]  # where each input is sampled by the tests
-    domain_text: str = ""  # said in the error when an input is out of the domain
-    kinks: tuple[float, ...] = ()  # points where the derivative jumps (relu, abs at 0)
-    variadic: bool = False  # any number of inputs (dot): the templates are functions
+    forward: Callable[..., float]  # (*inputs) -> output, on floats
+    partials: tuple[str | None, ...]  # per input: d output / d input, a formula over a, b, y
+    text: str  # the operation as a formula over its inputs: "a * b", "log(a)"
+    symbol: str  # its label in graphs: "*", "ln"
+    domain: tuple[Interval, ...]  # where the tests sample each input
+    domain_text: str = ""  # said in the error when an input is outside the domain
+    kinks: tuple[float, ...] = ()  # points where the derivative jumps (relu and abs at 0)
+    variadic: bool = False  # dot: inputs w[0..n-1] then x[0..n-1]; formulas use w[i], x[i]
+    local_partials: Callable[..., tuple[formula.Num, ...]] = field(
+        default=tuple, repr=False, compare=False
+    )  # (*inputs, output) -> the partials: compiled from the formulas by `rule`
 
     @property
     def arity(self) -> int:
         """The number of inputs; -1 for a variadic rule."""
-        return -1 if self.variadic else len(self.partial_text)
+        return -1 if self.variadic else len(self.partials)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names the formulas use for the inputs: ("a",), ("a", "b"); ("w", "x") for dot."""
+        return ("w", "x") if self.variadic else ("a", "b")[: len(self.partials)]
+
+    def differentiable(self, i: int) -> bool:
+        """False for an input the rule does not differentiate (the exponent of ``x ** 2``)."""
+        return self.partials[i % len(self.partials) if self.variadic else i] is not None
 
 
-# --- helpers --------------------------------------------------------------------------------
-# The partials receive floats, or Values when backward(create_graph=True) builds the gradient as
-# a graph of its own (so it can be differentiated again). Arithmetic works on both; functions of
-# the math module go through these helpers, and steps (relu, abs) are constants either way.
+RULES: dict[str, Rule] = {}
+"""Every rule by name, in the order declared. The tests loop over this table."""
 
-Num = Any  # a float, or a Value
+_listeners: list[Callable[[Rule], None]] = []  # the engine adds methods to Value from here
 
 
-def _number(x: Num) -> float:
-    return x if isinstance(x, float) else float(x.data)
+def rule(
+    name: str,
+    forward: Callable[..., float],
+    *,
+    partials: tuple[str | None, ...],
+    text: str,
+    symbol: str = "",
+    domain: tuple[Interval, ...] = (),
+    domain_text: str = "",
+    kinks: tuple[float, ...] = (),
+    variadic: bool = False,
+    local_partials: Callable[..., tuple[formula.Num, ...]] | None = None,
+) -> Rule:
+    """Declare a rule and register it in `RULES` (and as a method and function of microgrowth).
+
+    ``local_partials`` may be given by hand where evaluating the formulas would be slow (dot, with
+    any number of inputs); the tests check that it agrees with the formulas.
+    """
+    if name in RULES:
+        raise ValueError(f"rule {name!r} is already declared")
+    variables = ("w", "x") if variadic else ("a", "b")[: len(partials)]
+    if local_partials is None:
+        local_partials = formula.compile_partials(variables, partials)
+    new = Rule(
+        name, forward, tuple(partials), text, symbol or name,
+        domain or (ANY,) * len(partials), domain_text, kinks, variadic, local_partials,
+    )  # fmt: skip
+    for p in (text, *partials):
+        if p is not None:
+            formula.parse(p)
+    RULES[name] = new
+    for listener in _listeners:
+        listener(new)
+    return new
 
 
-def _cos(x: Num) -> Num:
-    return math.cos(x) if isinstance(x, float) else x.cos()
+# --- forward functions that the math module does not have ---------------------------------------
 
 
-def _sin(x: Num) -> Num:
-    return math.sin(x) if isinstance(x, float) else x.sin()
-
-
-def _ln(x: Num) -> Num:
-    return math.log(x) if isinstance(x, float) else x.log()
-
-
-def _sigmoid_of(x: Num) -> Num:
-    return _sigmoid(x) if isinstance(x, float) else x.sigmoid()
-
-
-def _pow(x: float, n: float) -> float:
-    if x < 0 and not float(n).is_integer():
+def power(a: float, b: float) -> float:
+    """``a ** b`` on floats, refusing the complex results Python would give."""
+    if a < 0 and not float(b).is_integer():
         raise ValueError("negative base with a non-integer exponent")
-    return float(x**n)
+    return float(a**b)
 
 
-def _pow_partials(x: Num, y: Num, out: Num) -> tuple[Num, Num]:
-    if _number(x) > 0:
-        d_y = out * _ln(x)
-    elif _number(x) == 0 and _number(y) > 0:
-        d_y = 0.0  # x**y is flat in y at x = 0 (limit of x**y * ln x)
-    else:
-        raise ValueError(
-            f"pow: d(x**y)/dy = x**y * ln(x) is undefined for x={_number(x)!r}; "
-            "use a number (not a Value) as the exponent, or a positive base"
-        )
-    return (y * x ** (y - 1), d_y)
+def softplus(a: float) -> float:
+    """ln(1 + e^a) without overflow."""
+    return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
 
 
-def _powc_partials(x: Num, n: Num, out: Num) -> tuple[Num, float]:
-    # The exponent is a constant: only the base gets a derivative.
-    return (n * x ** (n - 1), 0.0)
+def relu(a: float) -> float:
+    return a if a > 0 else 0.0
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)  # avoids overflow of exp(-x) for very negative x
-    return e / (1.0 + e)
-
-
-def _softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
-
-
-def _sqrt_partials(x: Num, out: Num) -> tuple[Num]:
-    if _number(out) == 0.0:
-        raise ZeroDivisionError("sqrt: the derivative 1/(2*sqrt(x)) is infinite at x=0.0")
-    return (0.5 / out,)
-
-
-def _sign(x: float) -> float:
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
-
-
-ANY: Interval = (-5.0, 5.0)
-POSITIVE: Interval = (0.1, 5.0)
-
-ADD = Rule(
-    "add", "+", operator.add, lambda a, b, y: (1.0, 1.0),
-    "#0 + #1", ("1", "1"), "#0 + #1", ("1", "1"), (ANY, ANY),
-)  # fmt: skip
-SUB = Rule(
-    "sub", "-", operator.sub, lambda a, b, y: (1.0, -1.0),
-    "#0 - #1", ("1", "(-1)"), "#0 - #1", ("1", "(-1)"), (ANY, ANY),
-)  # fmt: skip
-MUL = Rule(
-    "mul", "*", operator.mul, lambda a, b, y: (b, a),
-    "#0 * #1", ("#1", "#0"), "#0 \\times #1", ("#1", "#0"), (ANY, ANY),
-)  # fmt: skip
-DIV = Rule(
-    "div", "/", operator.truediv, lambda a, b, y: (1.0 / b, -y / b),
-    "#0 / #1", ("1/#1", "-#0/#1^2"), "\\frac{#0}{#1}", ("\\frac{1}{#1}", "-\\frac{#0}{#1^2}"),
-    (ANY, POSITIVE), "the divisor must not be zero",
-)  # fmt: skip
-POW = Rule(
-    "pow", "**", _pow, _pow_partials,
-    "#0 ** #1", ("#1 * #0^(#1-1)", "#0^#1 * ln(#0)"),
-    "{#0}^{#1}", ("#1 \\, {#0}^{#1 - 1}", "{#0}^{#1} \\ln #0"),
-    (POSITIVE, (-3.0, 3.0)), "the base must be positive unless the exponent is an integer",
-)  # fmt: skip
-POWC = Rule(  # x ** n with a plain-number exponent n: n is a constant, not differentiated
-    "powc", "**", _pow, _powc_partials,
-    "#0 ** #1", ("#1 * #0^(#1-1)", "0"),
-    "{#0}^{#1}", ("#1 \\, {#0}^{#1 - 1}", "0"),
-    (POSITIVE, (-3.0, 3.0)), "the base must be positive unless the exponent is an integer",
-)  # fmt: skip
-NEG = Rule(
-    "neg", "neg", operator.neg, lambda a, y: (-1.0,),
-    "-#0", ("(-1)",), "-#0", ("(-1)",), (ANY,),
-)  # fmt: skip
-EXP = Rule(
-    "exp", "exp", math.exp, lambda a, y: (y,),
-    "exp(#0)", ("exp(#0)",), "e^{#0}", ("e^{#0}",), (ANY,),
-    "the result must fit in a float (input below about 709.78)",
-)  # fmt: skip
-LOG = Rule(
-    "log", "ln", math.log, lambda a, y: (1.0 / a,),
-    "ln(#0)", ("1/#0",), "\\ln #0", ("\\frac{1}{#0}",), (POSITIVE,), "the input must be positive",
-)  # fmt: skip
-SIN = Rule(
-    "sin", "sin", math.sin, lambda a, y: (_cos(a),),
-    "sin(#0)", ("cos(#0)",), "\\sin #0", ("\\cos #0",), (ANY,),
-)  # fmt: skip
-COS = Rule(
-    "cos", "cos", math.cos, lambda a, y: (-_sin(a),),
-    "cos(#0)", ("-sin(#0)",), "\\cos #0", ("-\\sin #0",), (ANY,),
-)  # fmt: skip
-TAN = Rule(
-    "tan", "tan", math.tan, lambda a, y: (1.0 + y * y,),
-    "tan(#0)", ("1 + #y^2",), "\\tan #0", ("1 + #y^2",), ((-1.4, 1.4),),
-)  # fmt: skip
-TANH = Rule(
-    "tanh", "tanh", math.tanh, lambda a, y: (1.0 - y * y,),
-    "tanh(#0)", ("1 - #y^2",), "\\tanh #0", ("1 - #y^2",), (ANY,),
-)  # fmt: skip
-SIGMOID = Rule(
-    "sigmoid", "σ", _sigmoid, lambda a, y: (y * (1.0 - y),),
-    "sigmoid(#0)", ("#y * (1 - #y)",), "\\sigma(#0)", ("#y (1 - #y)",), (ANY,),
-)  # fmt: skip
-SOFTPLUS = Rule(
-    "softplus", "softplus", _softplus, lambda a, y: (_sigmoid_of(a),),
-    "softplus(#0)", ("sigmoid(#0)",), "\\ln(1 + e^{#0})", ("\\sigma(#0)",), (ANY,),
-)  # fmt: skip
-RELU = Rule(
-    "relu", "ReLU", lambda a: a if a > 0 else 0.0, lambda a, y: (1.0 if _number(a) > 0 else 0.0,),
-    "relu(#0)", ("[#0 > 0]",), "\\max(0, #0)", ("[#0 > 0]",), (ANY,), kinks=(0.0,),
-)  # fmt: skip
-SQRT = Rule(
-    "sqrt", "sqrt", math.sqrt, _sqrt_partials,
-    "sqrt(#0)", ("1/(2*#y)",), "\\sqrt{#0}", ("\\frac{1}{2 #y}",), (POSITIVE,),
-    "the input must not be negative",
-)  # fmt: skip
-ABS = Rule(
-    "abs", "abs", abs, lambda a, y: (_sign(_number(a)),),
-    "|#0|", ("sign(#0)",), "\\lvert #0 \\rvert", ("\\operatorname{sign} #0",), (ANY,),
-    kinks=(0.0,),
-)  # fmt: skip
-
-
-def _dot(*wx: float) -> float:
+def dot(*wx: float) -> float:
+    """w[0] x[0] + ... + w[n-1] x[n-1], for inputs w[0..n-1] then x[0..n-1]."""
     n = len(wx) // 2
     return float(sum(map(operator.mul, wx[:n], wx[n:])))
 
 
-def _dot_partials(*wx_y: float) -> tuple[float, ...]:
-    n = (len(wx_y) - 1) // 2  # d/dw_i = x_i, d/dx_i = w_i
+def dot_partials(*wx_y: float) -> tuple[float, ...]:
+    """d/dw[i] = x[i] and d/dx[i] = w[i]: the formulas ("x[i]", "w[i]") without a loop in Python."""
+    n = (len(wx_y) - 1) // 2
     return wx_y[n : 2 * n] + wx_y[:n]
 
 
-def _dot_text(times: str) -> Callable[[Sequence[str], str], str]:
-    def text(args: Sequence[str], output: str) -> str:
-        n = len(args) // 2
-        return " + ".join(f"{w}{times}{x}" for w, x in zip(args[:n], args[n:]))
+# --- the table ----------------------------------------------------------------------------------
 
-    return text
-
-
-def _dot_partial(i: int, args: Sequence[str], output: str) -> str:
-    n = len(args) // 2
-    return args[i + n] if i < n else args[i - n]  # the other factor of the product
-
-
-DOT = Rule(  # w_1 x_1 + ... + w_n x_n: inputs w_1..w_n then x_1..x_n
-    "dot", "·", _dot, _dot_partials, _dot_text(" * "), (_dot_partial,),
-    _dot_text(" "), (_dot_partial,), (ANY,), variadic=True,
+ADD = rule("add", operator.add, partials=("1", "1"), text="a + b", symbol="+")
+SUB = rule("sub", operator.sub, partials=("1", "-1"), text="a - b", symbol="-")
+MUL = rule("mul", operator.mul, partials=("b", "a"), text="a * b", symbol="*")
+DIV = rule(
+    "div", operator.truediv, partials=("1 / b", "-y / b"), text="a / b", symbol="/",
+    domain=(ANY, POSITIVE), domain_text="the divisor must not be zero",
+)  # fmt: skip
+POW = rule(  # a ** b with both a and b differentiated; at a = 0 (b > 0) the b-partial's limit is 0
+    "pow", power, partials=("b * a ** (b - 1)", "y * log(a) if y else 0.0"), text="a ** b",
+    symbol="**", domain=(POSITIVE, (-3.0, 3.0)),
+    domain_text="the base must be positive unless the exponent is an integer",
+)  # fmt: skip
+POWC = rule(  # a ** n with a plain-number exponent (micrograd's x**2): n is not differentiated
+    "powc", power, partials=("b * a ** (b - 1) if b else 0.0", None), text="a ** b", symbol="**",
+    domain=(POSITIVE, (-3.0, 3.0)),
+    domain_text="the base must be positive unless the exponent is an integer",
+)  # fmt: skip
+NEG = rule("neg", operator.neg, partials=("-1",), text="-a", symbol="neg")
+POS = rule(  # a new node equal to its input: how a transform inside another marks its input
+    "pos", operator.pos, partials=("1",), text="+a", symbol="+"
+)
+EXP = rule(
+    "exp", math.exp, partials=("y",), text="exp(a)",
+    domain_text="the result must fit in a float (input below about 709.78)",
+)  # fmt: skip
+LOG = rule(
+    "log", math.log, partials=("1 / a",), text="log(a)", symbol="ln", domain=(POSITIVE,),
+    domain_text="the input must be positive",
+)  # fmt: skip
+SIN = rule("sin", math.sin, partials=("cos(a)",), text="sin(a)")
+COS = rule("cos", math.cos, partials=("-sin(a)",), text="cos(a)")
+TAN = rule("tan", math.tan, partials=("1 + y * y",), text="tan(a)", domain=((-1.4, 1.4),))
+TANH = rule("tanh", math.tanh, partials=("1 - y * y",), text="tanh(a)")
+SIGMOID = rule(
+    "sigmoid", formula.sigmoid_of_float, partials=("y * (1 - y)",), text="sigmoid(a)", symbol="σ"
+)
+SOFTPLUS = rule("softplus", softplus, partials=("sigmoid(a)",), text="softplus(a)")
+RELU = rule("relu", relu, partials=("(a > 0)",), text="relu(a)", symbol="ReLU", kinks=(0.0,))
+SQRT = rule(
+    "sqrt", math.sqrt, partials=("0.5 / y",), text="sqrt(a)", domain=(POSITIVE,),
+    domain_text="the input must not be negative",
+)  # fmt: skip
+ABS = rule("abs", abs, partials=("sign(a)",), text="abs(a)", kinks=(0.0,))
+DOT = rule(  # one node per neuron: w[0] x[0] + ... + w[n-1] x[n-1]
+    "dot", dot, partials=("x[i]", "w[i]"), text="w[i] * x[i]", symbol="·", variadic=True,
+    local_partials=dot_partials,
 )  # fmt: skip
 
-
-RULES: dict[str, Rule] = {
-    r.name: r
-    for r in (
-        *(ADD, SUB, MUL, DIV, POW, POWC, NEG),
-        *(EXP, LOG, SIN, COS, TAN, TANH, SIGMOID, SOFTPLUS, RELU, SQRT, ABS, DOT),
-    )
-}
-"""Every primitive by name. The tests loop over this table."""
-
 UNARY: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.arity == 1)
+"""The one-input rules of the table as declared here (what the command line offers)."""

@@ -6,19 +6,21 @@ numbered v_{1-n} .. v_0, intermediates v_1, v_2, ... and the output is y = v_l. 
 runs from ȳ = 1 back to the inputs; each edge adds ``v̄_i * ∂v_i/∂v_j`` to ``v̄_j`` and a node that
 feeds several others receives the sum of its contributions.
 
-The nodes and the local partials come from the engine itself: the same `topological_order` and the
-same local-gradient closures that `backward()` uses, and the formulas from the rule table.
+The rows come from the engine itself: the table reads the steps of the one reverse sweep that
+`backward()` runs (`engine.reverse_steps`) and of the one forward-tangent sweep
+(`engine.tangent_sweep`), and prints each local partial from the rule table's formula.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from microgrowth.engine import Node, Value, topological_order
-from microgrowth.rules import Rule, Template
+from microgrowth import formula
+from microgrowth.engine import Node, Value, reverse_steps, tangent_sweep, topological_order
 
 Cell = tuple[str, str]  # (plain text, LaTeX math)
 
@@ -40,15 +42,15 @@ def table_order(root: Value) -> list[Node]:
     depth: dict[Node, int] = {}
     for node in order:
         depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
-    inputs = [n for n in order if n.rule is None and not n.is_constant]
-    ops = sorted((n for n in order if n.rule is not None), key=depth.__getitem__)  # stable
+    inputs = [n for n in order if not n.parents and not n.is_constant]
+    ops = sorted((n for n in order if n.parents), key=depth.__getitem__)  # stable
     constants = [n for n in order if n.is_constant]
     return inputs + ops + constants
 
 
 def names(order: Sequence[Node]) -> dict[Node, str]:
     """v-numbers for a `table_order`: inputs v_{1-n} .. v_0, then v_1, v_2, ...; constants none."""
-    n_inputs = sum(1 for n in order if n.rule is None and not n.is_constant)
+    n_inputs = sum(1 for n in order if not n.parents and not n.is_constant)
     numbered = enumerate(n for n in order if not n.is_constant)
     return {node: _text_name(i - n_inputs + 1) for i, node in numbered}
 
@@ -82,10 +84,7 @@ class Contribution:
     partial_formula: Cell  # the local partial written with v-names: cos(v_0)
     source_adjoint: float
     partial: float
-
-    @property
-    def value(self) -> float:
-        return self.source_adjoint * self.partial
+    value: float  # source_adjoint * partial: what the engine's reverse sweep added
 
 
 @dataclass(frozen=True)
@@ -118,23 +117,19 @@ class Trace:
         for node in self.order:
             if node.is_constant:
                 continue
-            if node.rule is None:
+            if not node.parents:
                 label = node.label or "input"
                 definition = (label, f"\\mathrm{{{_escape_latex(label)}}}")
             else:
-                args = [cell(p) for p in node.parents]
-                definition = (
-                    _fill(node.rule.text, [a[0] for a in args], ""),
-                    _fill(node.rule.latex, [a[1] for a in args], ""),
-                )
+                definition = (self._formula(node, None, "text"), self._formula(node, None, "latex"))
             self.primal.append(PrimalRow(cell(node), definition, node.data, node.label))
         self.output = root
         self.adjoint, self.adjoints = self._reverse_sweep(root)
         adjoints = self.adjoints
         self.gradients = {
-            (node.label or self.names[node]): adjoints[node]
+            (node.label or self.names[node]): adjoints.get(node, 0.0)
             for node in self.order
-            if node.rule is None and not node.is_constant
+            if not node.parents and not node.is_constant
         }
         """The input adjoints by label (or v-name): what `backward()` puts in ``grad``."""
 
@@ -146,32 +141,55 @@ class Trace:
         return name, _latex_name(name)
 
     def _reverse_sweep(self, root: Value) -> tuple[list[AdjointRow], dict[Node, float]]:
-        adjoint: dict[Node, float] = {root: 1.0}
+        """The rows of the reverse sweep: the engine's steps, grouped by the node they reach."""
+        self.steps, adjoint = reverse_steps(root)
         incoming: dict[Node, list[Contribution]] = {}
-        rows: list[AdjointRow] = []
+        for step in self.steps:
+            node, parent, i = step.node, step.parent, step.arg
+            partial = (self._formula(node, i, "text"), self._formula(node, i, "latex"))
+            edge = Contribution(
+                self._cell(parent), self._cell(node), partial, step.adjoint,
+                step.partial if step.partial is not None else math.nan, step.contribution,
+            )  # fmt: skip
+            incoming.setdefault(parent, []).append(edge)
+        rows = [AdjointRow(self._cell(root), (), 1.0, seed=True)]
         for node in reversed(self.order):
-            if node.is_constant:
-                continue
-            if node is root:
-                rows.append(AdjointRow(self._cell(node), (), 1.0, seed=True))
-            else:
+            if node is not root and not node.is_constant:
                 parts = tuple(incoming.get(node, ()))
-                adjoint[node] = sum(c.value for c in parts)
-                rows.append(AdjointRow(self._cell(node), parts, adjoint[node]))
-            if node.rule is None:
-                continue
-            args = [self._cell(p) for p in node.parents]
-            me = self._cell(node)
-            for i, (parent, d) in enumerate(zip(node.parents, node.local_grads())):
-                if parent.is_constant:
-                    continue
-                formula = (
-                    _fill_partial(node.rule, i, [a[0] for a in args], me[0], latex=False),
-                    _fill_partial(node.rule, i, [a[1] for a in args], me[1], latex=True),
-                )
-                edge = Contribution(self._cell(parent), me, formula, adjoint[node], d)
-                incoming.setdefault(parent, []).append(edge)
+                rows.append(AdjointRow(self._cell(node), parts, adjoint.get(node, 0.0)))
         return rows, adjoint
+
+    def _formula(self, node: Node, i: int | None, style: str) -> str:
+        """The operation of ``node`` (i None) or its partial by input i, written with v-names."""
+        rule = node.rule
+        if rule is None:  # a custom operation (micrograd's way): no formula known
+            args = ", ".join(self._cell(p)[style == "latex"] for p in node.parents)
+            return f"{node.op or 'custom'}({args})" if i is None else "custom op"
+        text_of = {"text": 0, "latex": 1}[style]
+        num = (lambda x: number(x, self.digits)) if style == "text" else self._latex_number
+
+        def name(p: Node) -> formula.Name:
+            return float(p.data) if p.is_constant else self._cell(p)[text_of]
+
+        me = self._cell(node)[text_of]
+        parents = node.parents
+        if not rule.variadic:
+            names = {v: name(p) for v, p in zip(rule.variables, parents)}
+            names["y"] = me
+            source = rule.text if i is None else rule.partials[i]
+            assert source is not None
+            return formula.render(source, names, style=style, number=num, factor=i is not None)
+        n = len(parents) // 2  # dot: w[0..n-1] then x[0..n-1]
+        terms = []
+        for k in range(n) if i is None else [i % n]:
+            names = {"w[i]": name(parents[k]), "x[i]": name(parents[n + k]), "y": me}
+            source = rule.text if i is None else rule.partials[i // n]
+            assert source is not None
+            terms.append(formula.render(source, names, style=style, number=num))
+        return " + ".join(terms)
+
+    def _latex_number(self, x: float) -> str:
+        return number(x, self.digits)
 
     # --- renderings -------------------------------------------------------------------------
 
@@ -216,7 +234,7 @@ class Trace:
                 rows.append(((bar[0] + " (sum)", bar[1] + " \\text{ (sum)}"),
                              (sum_text, sum_tex), num(row.value)))  # fmt: skip
         for node in self.order:
-            if node.rule is not None or node.is_constant:
+            if node.parents or node.is_constant:
                 continue
             value = self.gradients[node.label or self.names[node]]
             bar = _bar(self._cell(node))
@@ -311,40 +329,43 @@ class TangentTrace(Trace):
 
     def __init__(self, root: Value, seeds: dict[str, float], digits: int = 4) -> None:
         super().__init__(root, digits)
-        known = {node.label or self.names[node]: node for node in self.order if node.rule is None}
+        known = {
+            node.label or self.names[node]: node
+            for node in self.order
+            if not node.parents and not node.is_constant
+        }
         unknown = sorted(set(seeds) - set(known))
         if unknown:
             raise ValueError(
                 f"tangent trace: no input named {unknown[0]!r}; inputs: {sorted(known)}"
             )
         self.seeds: dict[Node, float] = {known[name]: float(t) for name, t in seeds.items()}
-        self.tangents: dict[Node, float] = {}
+        record: list[tuple[Node, tuple[float, ...], float]] = []
+        self.tangents: dict[Node, float] = tangent_sweep([root], self.seeds, record)
+        steps = {node: local for node, local, _ in record}
         self.rows: list[tuple[Cell, Cell, Cell]] = []
         for node in self.order:
             if node.is_constant:
                 continue
             me = self._cell(node)
-            if node.rule is None:
-                t = self.tangents[node] = self.seeds.get(node, 0.0)
+            t = self.tangents[node]
+            if not node.parents:
                 name = node.label or me[0]
                 self.rows.append((_dot(me), (f"seed ({name})", "\\text{seed}"), self._num(t)))
                 continue
-            args = [self._cell(p) for p in node.parents]
             text_terms, tex_terms, numbers = [], [], []
-            total = 0.0
-            for i, (parent, d) in enumerate(zip(node.parents, node.local_grads())):
+            for i, (parent, d) in enumerate(zip(node.parents, steps[node])):
                 if parent.is_constant:
                     continue
                 pdot = _dot(self._cell(parent))
-                text = _fill_partial(node.rule, i, [a[0] for a in args], me[0], latex=False)
-                tex = _fill_partial(node.rule, i, [a[1] for a in args], me[1], latex=True)
-                text_terms.append(f"{pdot[0]} * {text}")
-                tex_terms.append(f"{pdot[1]} \\cdot {tex}")
+                text_terms.append(f"{pdot[0]} * {self._formula(node, i, 'text')}")
+                tex_terms.append(f"{pdot[1]} \\cdot {self._formula(node, i, 'latex')}")
                 numbers.append(f"{number(self.tangents[parent], digits)} * {number(d, digits)}")
-                total += d * self.tangents[parent]
-            self.tangents[node] = total
-            formula = (" + ".join(text_terms) + " = " + " + ".join(numbers), " + ".join(tex_terms))
-            self.rows.append((_dot(me), formula, self._num(total)))
+            formula_cell = (
+                " + ".join(text_terms) + " = " + " + ".join(numbers),
+                " + ".join(tex_terms),
+            )
+            self.rows.append((_dot(me), formula_cell, self._num(t)))
         self.output_tangent = self.tangents[root]
         """ẏ: the derivative of the output along the seeded direction."""
 
@@ -374,26 +395,6 @@ def _pad(text: str, width: int) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
-
-
-def _fill(template: Template, args: Sequence[str], output: str) -> str:
-    """Put names into a rule's formula template: ``#0``, ``#1`` the inputs, ``#y`` the output."""
-    if callable(template):
-        return template(args, output)
-    out = template.replace("#y", output)
-    for i, arg in enumerate(args):
-        out = out.replace(f"#{i}", arg)
-    return out
-
-
-def _fill_partial(rule: Rule, i: int, args: Sequence[str], output: str, latex: bool) -> str:
-    """The local partial d output / d input_i of ``rule`` written with names."""
-    templates = rule.partial_latex if latex else rule.partial_text
-    template = templates[0] if rule.variadic else templates[i]
-    text = template(i, args, output) if callable(template) else _fill(template, args, output)
-    if " + " in text or " - " in text:  # a sum inside a product needs its parentheses
-        return f"\\left({text}\\right)" if latex else f"({text})"
-    return text
 
 
 def trace(y: Value, digits: int = 4) -> Trace:

@@ -56,6 +56,7 @@ def draw(
             "output, one loss term), or pass max_nodes=None to draw it anyway."
         )
     ids: dict[Node, str] = {node: f"n{i}" for i, node in enumerate(table.order)}
+    edges = {(step.node, step.arg): step for step in table.steps}  # the reverse sweep's steps
     dot = graphviz.Digraph(
         "microgrowth",
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.3", "ranksep": "0.4"},
@@ -70,22 +71,24 @@ def draw(
         lines = [title, f"data {number(node.data, digits)}"]
         if show_grads:
             lines.append(f"grad {number(node.grad, digits)}")
-        leaf = node.rule is None
+        leaf = not node.parents
         dot.node(ids[node], _label(*lines), shape="box", style="rounded,filled",
                  fillcolor="#dbeafe" if leaf else "#f3f4f6")  # fmt: skip
         if leaf:
             continue
         rule = node.rule
-        assert rule is not None
         op_id = ids[node] + "_op"
-        symbol = rule.symbol
+        symbol = rule.symbol if rule is not None else (node.op or "custom")
         parents = list(enumerate(node.parents))
-        if rule.name == "powc":  # x ** 2: the exponent belongs in the operation's name
-            symbol += number(node.parents[1].data, digits)
-            parents = parents[:1]
+        if rule is not None:  # an input the rule does not differentiate (2 in x ** 2): in the label
+            symbol += "".join(
+                number(p.data, digits)
+                for i, p in parents
+                if p.is_constant and not rule.differentiable(i)
+            )
+            parents = [(i, p) for i, p in parents if rule.differentiable(i) or not p.is_constant]
         dot.node(op_id, _label(symbol), shape="ellipse", style="filled", fillcolor="#fef3c7")
         dot.edge(op_id, ids[node])
-        partials = node.local_grads()
         for i, parent in parents:
             if parent.is_constant:
                 const_id = f"{op_id}_c{i}"
@@ -93,11 +96,12 @@ def draw(
                 dot.edge(const_id, op_id)
                 continue
             label = ""
-            if show_edges:
-                contribution = table.adjoints[node] * partials[i]
+            step = edges.get((node, i))
+            if show_edges and step is not None:
+                partial = "?" if step.partial is None else number(step.partial, digits)
                 label = _label(
-                    f"∂{table.names[node]}/∂{table.names[parent]} = {number(partials[i], digits)}",
-                    f"v̄{table.names[parent][1:]} += {number(contribution, digits)}",
+                    f"∂{table.names[node]}/∂{table.names[parent]} = {partial}",
+                    f"v̄{table.names[parent][1:]} += {number(step.contribution, digits)}",
                 )
             dot.edge(ids[parent], op_id, label=label or None)
     return dot

@@ -196,8 +196,6 @@ def test_value_keeps_identity_hashing() -> None:
         (lambda: Value(2.0) + "a", TypeError, r"expected a number or a Value, got str 'a'"),  # type: ignore[operator]
         (lambda: "a" * Value(2.0), TypeError, r"got str 'a'"),  # type: ignore[operator]
         (lambda: Value("x"), TypeError, r"Value: expected a number or a Value, got str 'x'"),  # type: ignore[arg-type]
-        (lambda: Value(True), TypeError, r"Value: got the bool True; write the number 1.0"),
-        (lambda: Value(2.0) * False, TypeError, r"got the bool False"),
         (lambda: Value(math.nan), ValueError, r"Value: got nan; microgrowth works with finite"),
         (lambda: Value(math.inf), ValueError, r"got inf"),
         (lambda: Value(1.0) + math.nan, ValueError, r"got nan"),
@@ -216,7 +214,7 @@ def test_error_during_backward_leaves_every_grad_as_it_was() -> None:
     a = x * 3
     y = a + x**n  # d(x**n)/dn needs ln(x): undefined for x < 0
     x.grad, n.grad = 0.25, 0.5
-    with pytest.raises(ValueError, match=r"pow: d\(x\*\*y\)/dy .* undefined for x=-2.0"):
+    with pytest.raises(ValueError, match=r"pow\(-2.0, 2.0\): the local partial d/db"):
         y.backward()
     assert (x.grad, n.grad, a.grad, y.grad) == (0.25, 0.5, 0.0, 0.0)
 
@@ -225,7 +223,7 @@ def test_sqrt_at_zero_has_an_infinite_derivative_error() -> None:
     x = Value(0.0)
     y = x.sqrt()
     assert y.data == 0.0
-    with pytest.raises(ZeroDivisionError, match=r"infinite at x=0\.0"):
+    with pytest.raises(ZeroDivisionError, match=r"sqrt\(0.0\): the local partial d/da = 0.5 / y"):
         y.backward()
     assert x.grad == 0.0
 

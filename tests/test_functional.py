@@ -82,9 +82,13 @@ def test_reverse_forward_and_finite_differences_agree(
 def test_gradcheck_passes_and_fails_with_a_table() -> None:
     assert gradcheck(f, [2.0, 5.0])
 
-    def wrong(x: Value) -> Value:  # a value whose recorded derivative is wrong on purpose
-        y = x * x
-        y._saved = (y._saved[0], y._saved[1] + 1.0, y._saved[2])
+    def wrong(x: Value) -> Value:  # x * x as a custom operation whose derivative is wrong
+        y = Value(x.data * x.data, (x,), "square")
+
+        def _backward() -> None:
+            x.grad += (2 * x.data + 1.0) * y.grad
+
+        y._backward = _backward
         return y
 
     with pytest.raises(
@@ -133,6 +137,7 @@ SECOND: dict[str, Callable[[float], float]] = {
     "relu": lambda x: 0.0,
     "sqrt": lambda x: -0.25 * x**-1.5,
     "abs": lambda x: 0.0,
+    "pos": lambda x: 0.0,
 }
 
 

@@ -90,7 +90,7 @@ def test_constants_appear_as_numbers() -> None:
     x = Value(3.0, label="x")
     t = trace(2 * x - 1 / x)
     definitions = [r.definition[0] for r in t.primal]
-    assert definitions == ["x", "2 * v_0", "1 / v_0", "v_1 - v_2"]
+    assert definitions == ["x", "2 * v_0", "1/v_0", "v_1 - v_2"]
     formulas = [cells[1][0] for cells in t.adjoint_cells()]
     assert any("v̄_1 * 2 = 1 * 2" in f for f in formulas)
     assert t.gradients["x"] == pytest.approx(2 + 1 / 9)
