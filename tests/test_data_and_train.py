@@ -50,6 +50,12 @@ def test_bad_arguments() -> None:
         make_moons(10, noise=-1)
     with pytest.raises(ValueError, match="factor=2"):
         make_circles(10, factor=2)
+    with pytest.raises(ValueError, match="centers=2.5: use a whole number"):
+        make_blobs(10, centers=2.5)  # type: ignore[arg-type]  # used to fail inside range()
+    with pytest.raises(ValueError, match="classes=0: use a whole number"):
+        make_spirals(10, classes=0)  # used to raise ZeroDivisionError
+    with pytest.raises(ValueError, match=r"n_samples=3: use at least one point per class \(4\)"):
+        make_spirals(3, classes=4)  # used to return no points at all
 
 
 def test_fit_learns_xor_with_bce_and_adam() -> None:
