@@ -79,7 +79,7 @@ class Module:
         """The parameters' values as a plain list of floats (save it with ``json.dump``)."""
         return [p.data for p in self.parameters()]
 
-    def load_state_dict(self, state: Sequence[float]) -> None:
+    def load_state_dict(self, state: Iterable[float]) -> None:
         """Set the parameters from a list made by `state_dict`, checking it fits this model.
 
         All or nothing: every entry is checked before any parameter changes.

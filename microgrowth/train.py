@@ -70,7 +70,7 @@ def accuracy(outputs: Sequence[Sequence[Value]], y: Sequence[float], loss: str) 
 
 
 def compute_loss(outputs: Sequence[Sequence[Value]], y: Sequence[float], loss: str) -> Value:
-    """The mean ``loss`` of the outputs against the labels (checked as `fit` checks them)."""
+    """The mean ``loss`` of the outputs against labels as `check_labels` returns them."""
     if loss == "hinge":
         return losses.hinge([o[0] for o in outputs], [int(t) for t in y])
     if loss == "bce":
