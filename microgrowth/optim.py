@@ -11,6 +11,8 @@ with an error naming the parameter, and nothing changes.
 
 Optimizers pickle and ``copy.deepcopy`` with their parameters and state, as long as the learning
 rate does (a number, `LinearDecay`, or any module-level function; a lambda does not pickle).
+Pickle a model and its optimizer together, ``pickle.dumps((model, opt))``, so that the copy's
+optimizer still moves the copy's parameters.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import pickle
 import pytest
 
 from microgrowth import Value
+from microgrowth.nn import MLP
 from microgrowth.optim import SGD, Adam, LinearDecay, linear_decay
 
 
@@ -191,3 +192,17 @@ def loss_step(opt: SGD | Adam) -> None:
     opt.zero_grad()
     (a * a + b * b * 3).backward()
     opt.step()
+
+
+def test_a_model_and_its_optimizer_pickled_together_stay_linked() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    opt = SGD(model.parameters(), lr=LinearDecay(0.5, 0.05, 10))
+    model2, opt2 = pickle.loads(pickle.dumps((model, opt)))
+    assert all(a is b for a, b in zip(opt2.params, model2.parameters()))
+    for m, o in ((model, opt), (model2, opt2)):
+        out = m([0.5, -1.0])
+        assert isinstance(out, Value)
+        o.zero_grad()
+        out.backward()
+        o.step()
+    assert model2.state_dict() == model.state_dict() != MLP(2, [3, 1], seed=0).state_dict()
