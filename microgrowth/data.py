@@ -19,6 +19,11 @@ def _check(n_samples: int, noise: float) -> None:
         raise ValueError(f"noise={noise!r}: use a number >= 0")
 
 
+def _count(name: str, n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name}={n!r}: use a whole number of at least 1")
+
+
 def _shuffled(X: Points, y: list[int], rng: random.Random) -> tuple[Points, list[int]]:
     order = list(range(len(X)))
     rng.shuffle(order)
@@ -68,8 +73,7 @@ def make_blobs(
 ) -> tuple[Points, list[int]]:
     """Gaussian blobs around ``centers`` random centres in [-spread, spread]^2, one class each."""
     _check(n_samples, std)
-    if centers < 1:
-        raise ValueError(f"centers={centers!r}: use at least 1")
+    _count("centers", centers)
     rng = random.Random(seed)
     middles = [[rng.uniform(-spread, spread), rng.uniform(-spread, spread)] for _ in range(centers)]
     X, y = [], []
@@ -85,6 +89,9 @@ def make_spirals(
 ) -> tuple[Points, list[int]]:
     """Interleaved spiral arms, one per class (the CS231n spiral data)."""
     _check(n_samples, noise)
+    _count("classes", classes)
+    if n_samples < classes:
+        raise ValueError(f"n_samples={n_samples!r}: use at least one point per class ({classes})")
     rng = random.Random(seed)
     per_class = n_samples // classes
     X, y = [], []

@@ -1,25 +1,62 @@
 """A tiny neural-network library on top of `Value`: Module, Neuron, Layer, MLP.
 
 The vocabulary is micrograd's and PyTorch's, so ``MLP(2, [16, 16, 1])``, ``Neuron(nin,
-nonlin=True)``, ``model.parameters()`` and ``model.zero_grad()`` work as they do there. Weights
-start uniform in [-1, 1] and biases at 0, as in micrograd, drawn from ``random.Random(seed)``: the
-same seed gives the same network, and the global random state is never touched.
+nonlin=True)``, ``model.parameters()`` and ``model.zero_grad()`` work as they do there.
+
+Weights start uniform in [-1, 1] and biases at 0, as in micrograd. Without ``seed`` they are
+drawn from the global `random` module in micrograd 0.1.0's order (layer by layer, neuron by
+neuron, one ``random.uniform(-1, 1)`` per weight), so ``random.seed(1337)`` gives micrograd's
+network and micrograd's demo its losses. With ``seed=`` a private ``random.Random(seed)`` is used:
+the same seed gives the same network and the global random state is not touched.
+
+Modules hold only Values and names (activations are looked up by name, never stored as
+lambdas), so they pickle and ``copy.deepcopy`` like any plain object.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from typing import Protocol
 
 from microgrowth.engine import Operand, Value, dot
+
+
+def linear(v: Value) -> Value:
+    """The identity: a neuron without a nonlinearity (micrograd's ``nonlin=False``)."""
+    return v
+
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
-    "linear": lambda v: v,
+    "linear": linear,
 }
+
+
+class Uniform(Protocol):
+    """Where weights come from: a ``random.Random``, or the `random` module itself."""
+
+    def uniform(self, a: float, b: float, /) -> float: ...
+
+
+def _source(seed: int | None, rng: Uniform | None) -> Uniform:
+    if rng is not None:
+        return rng
+    if seed is None:
+        return random  # the global generator, as micrograd: random.seed(...) decides
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed={seed!r}: use a whole number, or None for the global random")
+    return random.Random(seed)
+
+
+def _size(where: str, name: str, n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{where}: {name}={n!r}; give a whole number of at least 1")
+    return n
 
 
 _SHOWN = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
@@ -42,8 +79,19 @@ class Module:
         """The parameters' values as a plain list of floats (save it with ``json.dump``)."""
         return [p.data for p in self.parameters()]
 
-    def load_state_dict(self, state: Sequence[float]) -> None:
-        """Set the parameters from a list made by `state_dict`, checking it fits this model."""
+    def load_state_dict(self, state: Iterable[float]) -> None:
+        """Set the parameters from a list made by `state_dict`, checking it fits this model.
+
+        All or nothing: every entry is checked before any parameter changes.
+        """
+        name = type(self).__name__
+        if isinstance(state, (Mapping, Set, str, bytes)) or not isinstance(state, Iterable):
+            raise TypeError(
+                f"load_state_dict: got {type(state).__name__} {_short(state)}; give {name} the "
+                "list of numbers that state_dict() returns (one per parameter, in parameters() "
+                "order), e.g. json.load of a saved state_dict()"
+            )
+        state = list(state)  # a list, a tuple, a NumPy array ...: in order, one per parameter
         params = self.parameters()
         if len(state) != len(params):
             raise ValueError(
@@ -55,14 +103,19 @@ class Module:
             p.data = x
 
 
+def _short(x: object) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _finite(x: object, i: int) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-        raise ValueError(f"load_state_dict: entry {i} is {x!r}, not a finite number")
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+        raise ValueError(f"load_state_dict: entry {i} is {_short(x)}, not a finite number")
     return float(x)
 
 
 def _activation(activation: str) -> str:
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(f"activation={activation!r}: choose one of {', '.join(ACTIVATIONS)}")
     return activation
 
@@ -76,18 +129,15 @@ class Neuron(Module):
         activation: str = "relu",
         *,
         nonlin: bool | None = None,
-        seed: int | None = 0,
-        rng: random.Random | None = None,
+        seed: int | None = None,
+        rng: Uniform | None = None,
     ) -> None:
         if nonlin is not None:  # micrograd's spelling: Neuron(nin, nonlin=False) is linear
             activation = "relu" if nonlin else "linear"
-        if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
-            raise ValueError(f"Neuron: nin={nin!r}; give the number of inputs, at least 1")
-        rng = rng or random.Random(seed)
-        self.w = [Value(rng.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(0.0)
         self.activation = _activation(activation)
-        self._act = ACTIVATIONS[self.activation]
+        source = _source(seed, rng)
+        self.w = [Value(source.uniform(-1, 1)) for _ in range(_size("Neuron", "nin", nin))]
+        self.b = Value(0.0)
 
     @property
     def nonlin(self) -> bool:
@@ -96,7 +146,8 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Operand]) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        return self._act(dot(self.w, x) + self.b)  # one node for the sum of products
+        act = ACTIVATIONS[self.activation]  # by name: a module holds no function, so it pickles
+        return act(dot(self.w, x) + self.b)  # one node for the sum of products
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
@@ -115,11 +166,16 @@ class Layer(Module):
         activation: str = "relu",
         *,
         nonlin: bool | None = None,
-        seed: int | None = 0,
-        rng: random.Random | None = None,
+        seed: int | None = None,
+        rng: Uniform | None = None,
     ) -> None:
-        rng = rng or random.Random(seed)
-        self.neurons = [Neuron(nin, activation, nonlin=nonlin, rng=rng) for _ in range(nout)]
+        _size("Layer", "nin", nin)
+        _activation(activation)
+        source = _source(seed, rng)
+        self.neurons = [
+            Neuron(nin, activation, nonlin=nonlin, rng=source)
+            for _ in range(_size("Layer", "nout", nout))
+        ]
 
     def __call__(self, x: Sequence[Operand]) -> Value | list[Value]:
         out = [n(x) for n in self.neurons]
@@ -133,18 +189,25 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """A multilayer perceptron: ``MLP(2, [16, 16, 1])``; the last layer is linear."""
+    """A multilayer perceptron: ``MLP(2, [16, 16, 1])``; the last layer is linear.
+
+    ``activation`` is the hidden layers' nonlinearity; ``seed`` as in the module docstring.
+    """
 
     def __init__(
-        self, nin: int, nouts: Sequence[int], activation: str = "relu", *, seed: int | None = 0
+        self, nin: int, nouts: Sequence[int], activation: str = "relu", *, seed: int | None = None
     ) -> None:
-        if not nouts:
-            raise ValueError("MLP: nouts is empty; give the size of each layer, e.g. [16, 16, 1]")
-        rng = random.Random(seed)
-        sizes = [nin, *nouts]
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(
+                f"MLP: nouts={nouts!r}; give the size of each layer as a list, e.g. [16, 16, 1]"
+            )
+        sizes = [_size("MLP", "nin", nin)]
+        sizes += [_size("MLP", f"nouts[{i}]", n) for i, n in enumerate(nouts)]
+        _activation(activation)
+        source = _source(seed, None)
         last = len(nouts) - 1
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activation if i < last else "linear", rng=rng)
+            Layer(sizes[i], sizes[i + 1], activation if i < last else "linear", rng=source)
             for i in range(len(nouts))
         ]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 import random
 
 import pytest
 
 from microgrowth import Value
+from microgrowth.engine import as_values
 from microgrowth.nn import MLP, Layer, Module, Neuron
 
 
@@ -79,10 +82,92 @@ def test_bad_arguments_are_refused() -> None:
         Neuron(2, activation="swish")
     with pytest.raises(ValueError, match="Neuron: expected 2 inputs, got 3"):
         Neuron(2)([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="nouts is empty"):
+    with pytest.raises(ValueError, match=r"nouts=\[\]; give the size of each layer"):
         MLP(2, [])
     with pytest.raises(ValueError, match="nin=0"):
         Neuron(0)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Layer(2, 0), "Layer: nout=0; give a whole number of at least 1"),
+        (lambda: Layer(0, 2), "Layer: nin=0"),
+        (lambda: Layer(2, 2.0), "Layer: nout=2.0"),  # type: ignore[arg-type]
+        (lambda: Neuron(True), "Neuron: nin=True"),
+        (lambda: MLP(2, [16, 0, 1]), r"MLP: nouts\[1\]=0"),
+        (lambda: MLP(2, [16, -3]), r"MLP: nouts\[1\]=-3"),
+        (lambda: MLP(2, 16), "MLP: nouts=16; give the size of each layer as a list"),  # type: ignore[arg-type]
+        (lambda: MLP(2.5, [1]), "MLP: nin=2.5"),  # type: ignore[arg-type]
+        (lambda: MLP(2, [1], activation="swish"), "activation='swish': choose one of relu, tanh"),
+        (lambda: Layer(2, 1, activation="ReLU"), "activation='ReLU': choose one of relu"),
+        (lambda: Neuron(2, activation=None), "activation=None: choose one of"),  # type: ignore[arg-type]
+        (lambda: MLP(2, [1], seed=1.5), "seed=1.5: use a whole number"),  # type: ignore[arg-type]
+    ],
+)
+def test_sizes_and_activations_are_checked(make, message: str) -> None:  # type: ignore[no-untyped-def]
+    # MLP(2, [1], activation="swish") used to pass: its only layer is linear, so the name was
+    # never looked up; Layer(2, 0) made a layer that returned [].
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+@pytest.mark.parametrize("state", [{0: 0.5, 1: 0.5, 2: 0.5, 3: 0.5}, {0.5, 0.25}, "0.5", 0.5])
+def test_load_state_dict_refuses_a_dict_and_other_non_lists(state: object) -> None:
+    # Issue 11: a dict {0: 0.5, 1: 0.5, ...} used to load its keys 0, 1, 2, ... as the weights.
+    model = Neuron(3, seed=0)
+    before = model.state_dict()
+    with pytest.raises(TypeError, match="load_state_dict: got .*; give Neuron the list of numbers"):
+        model.load_state_dict(state)  # type: ignore[arg-type]
+    assert model.state_dict() == before
+
+
+def test_load_state_dict_takes_any_sequence_in_parameter_order() -> None:
+    model = Neuron(3, seed=0)
+    model.load_state_dict((0.1, 0.2, 0.3, 0.4))
+    assert [w.data for w in model.w] == [0.1, 0.2, 0.3] and model.b.data == 0.4
+    with pytest.raises(ValueError, match="entry 2 is 'x', not a finite number"):
+        model.load_state_dict([1.0, 2.0, "x", 4.0])  # type: ignore[list-item]
+    assert model.state_dict() == [0.1, 0.2, 0.3, 0.4]  # all or nothing
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MLP(2, [4, 4, 1], seed=0),
+        lambda: MLP(2, [3, 3], activation="tanh", seed=1),
+        lambda: Layer(2, 3, activation="sigmoid", seed=2),
+        lambda: Neuron(2, nonlin=False, seed=3),
+    ],
+)
+def test_models_pickle_and_deepcopy(make) -> None:  # type: ignore[no-untyped-def]
+    # The "linear" activation was a lambda stored on every neuron: no MLP could be pickled.
+    model = make()
+    model(as_values([0.5, -1.0]))  # a graph built once must not get in the way
+    for twin in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert twin.state_dict() == model.state_dict()
+        assert twin.parameters()[0] is not model.parameters()[0]
+        for x in ([0.5, -1.0], [2.0, 0.25]):
+            assert outputs(twin(x)) == outputs(model(x))
+        twin.parameters()[0].data += 1.0
+        assert twin.state_dict() != model.state_dict()  # independent copies
+
+
+def outputs(out: Value | list[Value]) -> list[float]:
+    return [v.data for v in (out if isinstance(out, list) else [out])]
+
+
+def test_unseeded_models_draw_from_the_global_random_module() -> None:
+    # Issue 13: MLP(...) used a private generator with seed 0, so random.seed(...) was ignored.
+    random.seed(1337)
+    a = MLP(2, [3, 1])
+    random.seed(1337)
+    expected = [random.uniform(-1, 1) for _ in range(2)] + [0.0]  # micrograd: weights, bias 0
+    assert a.layers[0].neurons[0].state_dict() == expected
+    random.seed(1337)
+    assert MLP(2, [3, 1]).state_dict() == a.state_dict()
+    assert MLP(2, [3, 1]).state_dict() != a.state_dict()  # the global state moved on
+    assert Neuron(2, seed=5).state_dict() == Neuron(2, seed=5).state_dict()
 
 
 def test_module_base_has_no_parameters() -> None:
