@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -24,7 +23,7 @@ import graphviz
 
 from microgrowth import __version__
 from microgrowth.engine import Value, topological_order
-from microgrowth.expression import MAX_LENGTH, ExpressionError, parse, parse_number
+from microgrowth.expression import MAX_LENGTH, ExpressionError, parse, parse_assignments
 from microgrowth.functions import FUNCTIONS
 from microgrowth.trace import Trace, trace
 from microgrowth.viz import MAX_NODES, render
@@ -144,24 +143,8 @@ def _not_utf8(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _variables(assignments: Sequence[str]) -> dict[str, float]:
-    values: dict[str, float] = {}
-    given: dict[str, str] = {}
-    for item in assignments:
-        name, sep, text = item.partition("=")
-        name = unicodedata.normalize("NFKC", name.strip())  # as Python reads names: ﬁ is fi
-        if not sep or not name.isidentifier():
-            raise ExpressionError(f"'{item}': give each variable as name=number, e.g. x1=2")
-        if name in values:
-            raise ExpressionError(
-                f"{name} is given twice ({given[name]}, {item}): give each variable once"
-            )
-        values[name], given[name] = parse_number(name, text.strip()), item
-    return values
-
-
 def _expression(text: str, assignments: Sequence[str]) -> Value:
-    values = _variables(assignments)
+    values = parse_assignments(assignments)
     y, inputs = parse(text, values)
     unused = [name for name in values if name not in inputs]
     if unused:

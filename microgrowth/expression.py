@@ -16,7 +16,8 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from microgrowth.engine import Value
@@ -56,6 +57,27 @@ def parse_number(name: str, text: str) -> float:
     if not math.isfinite(value):
         raise ExpressionError(f"{name}={text}: the value must be a finite number")
     return value
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, float]:
+    """Variables from the command line: ``["x1=2", "x2=5"]`` -> ``{"x1": 2.0, "x2": 5.0}``.
+
+    Names are read as Python reads them in the expression (NFKC: ``ﬁ`` is ``fi``); a name given
+    twice is refused rather than the last one silently winning.
+    """
+    values: dict[str, float] = {}
+    given: dict[str, str] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = unicodedata.normalize("NFKC", name.strip())
+        if not sep or not name.isidentifier():
+            raise ExpressionError(f"'{item}': give each variable as name=number, e.g. x1=2")
+        if name in values:
+            raise ExpressionError(
+                f"{name} is given twice ({given[name]}, {item}): give each variable once"
+            )
+        values[name], given[name] = parse_number(name, text.strip()), item
+    return values
 
 
 def _where(source: str, node: ast.expr) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -13,6 +14,7 @@ import pytest
 from microgrowth import Value, exp, trace
 from microgrowth.cli import main
 from microgrowth.expression import ExpressionError, parse
+from microgrowth.functions import FUNCTIONS
 from microgrowth.rules import UNARY
 from microgrowth.viz import MAX_NODES
 
@@ -324,3 +326,14 @@ def test_help_lists_every_function_of_the_rule_table(capsys: pytest.CaptureFixtu
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "--version") == (0, f"microgrowth {version('microgrowth')}\n", "")
+
+
+def test_readme_lists_the_functions_the_command_line_accepts() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"functions of the rule table\n\(`([a-z ]+)`", readme)
+    assert listed is not None and listed.group(1).split() == sorted(FUNCTIONS)
+
+
+def test_names_are_read_as_python_reads_them(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "trace", "ﬁ*2", "ﬁ=3")  # the ligature ﬁ is the name fi
+    assert (code, err) == (0, "") and gradients(out) == {"fi": "2"}
