@@ -149,7 +149,7 @@ def _expression(text: str, assignments: Sequence[str]) -> Value:
     unused = [name for name in values if name not in inputs]
     if unused:
         raise ExpressionError(
-            f"{unused[0]} is given a value but is not in the expression `{text.strip()}`: "
+            f"{unused[0]} is given a value but is not in the expression: "
             f"remove {unused[0]}=..., or use it"
         )
     return y

@@ -80,11 +80,15 @@ def parse_assignments(items: Sequence[str]) -> dict[str, float]:
     return values
 
 
+def _shown(text: str) -> str:
+    """Text for a one-line message: whitespace (newlines too) as single spaces, at most 60."""
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:28] + " ... " + text[-27:]
+
+
 def _where(source: str, node: ast.expr) -> str:
     """The part of ``source`` that ``node`` was parsed from, and its column."""
-    part = ast.get_source_segment(source, node) or source
-    if len(part) > 60:
-        part = part[:28] + " ... " + part[-27:]
+    part = _shown(ast.get_source_segment(source, node) or source)
     column = len(source.encode()[: node.col_offset].decode(errors="replace")) + 1  # ast: bytes
     return f"`{part}` (column {column})"
 
@@ -202,7 +206,7 @@ def parse(text: str, variables: Mapping[str, float | Value]) -> tuple[Value, dic
     result = visit(body)
     if not isinstance(result, Value) or not inputs:
         raise ExpressionError(
-            f"`{source}` has no variable, so there is nothing to differentiate: "
+            f"`{_shown(source)}` has no variable, so there is nothing to differentiate: "
             "use a name and give its value, e.g. x*2 x=3"
         )
     return result, inputs
