@@ -26,11 +26,24 @@ Cell = tuple[str, str]  # (plain text, LaTeX math)
 
 
 def number(x: float, digits: int = 4) -> str:
-    """``x`` with at most ``digits`` decimals and no trailing zeros: 11.6521, 5.5, 2, -0.2837."""
-    if x != 0 and (abs(x) >= 1e9 or abs(x) < 10.0**-digits):
+    """``x`` rounded to ``digits`` decimals (a fixed number of decimals, not of significant
+    digits), trailing zeros after the point dropped: 11.6521, 5.5, 2, -0.2837 at 4 decimals;
+    12, 1000, 0 at 0 decimals.
+
+    Scientific notation with ``digits`` decimals where the rounding would leave no digit of a
+    non-zero number (1e-9 -> 1.0000e-09; 0.4 -> 4e-01 at 0 decimals), and for |x| >= 1e9
+    (1.2346e+10). ``digits`` is a whole number from 0 to 17, the most a float can use.
+    """
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 17:
+        raise ValueError(f"digits={digits!r}: give a whole number of decimals from 0 to 17")
+    if abs(x) >= 1e9:
         return f"{x:.{digits}e}"
-    text = f"{x:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    text = f"{x:.{digits}f}"
+    if "." in text:  # without a point, the zeros are the number's own: 10, 100
+        text = text.rstrip("0").rstrip(".")
+    if text in ("0", "-0"):
+        return "0" if x == 0 else f"{x:.{digits}e}"
+    return text
 
 
 def table_order(root: Value) -> list[Node]:

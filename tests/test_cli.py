@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
+from microgrowth import Value, exp, trace
 from microgrowth.cli import main
 from microgrowth.expression import ExpressionError, parse
+from microgrowth.functions import FUNCTIONS
+from microgrowth.rules import UNARY
+from microgrowth.viz import MAX_NODES
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -71,7 +78,7 @@ HOSTILE = [
     ("1j * x1", "only numbers are allowed as literals, not `1j`"),
     ("log(0 * x1)", "log(0.0): the input must be positive"),
     ("x1 / (x2 - 5)", "div(2.0, 0.0): the divisor must not be zero"),
-    ("x1 + " * 2000 + "x1", "nested too deeply"),
+    ("x1 + " * 2000 + "x1", "the expression has 10,002 characters, more than 1,000"),
 ]
 
 
@@ -141,6 +148,195 @@ def test_demo_without_graphviz_writes_dot_text_and_says_how_to_install(
     code, out, err = run(capsys, "demo")
     assert code == 0 and "v_5     = v_4 - v_3     11.6521" in out
     assert "install it with 'sudo apt-get install graphviz'" in err and "wrote graph.dot" in err
+    assert "or write the graph's DOT text, which needs no Graphviz, with --svg FILE.dot" in err
+    assert "draw(y)" not in err  # a shell user is told about flags, not Python
     assert (tmp_path / "graph.dot").read_text().startswith("digraph microgrowth {")
     code, _, err = run(capsys, "trace", "x * 2", "x=1", "--svg", "x.svg")
     assert code == 1 and "dot program was not found" in err  # asked for SVG explicitly: an error
+
+
+# --- numbers are constants, as in the Python API ------------------------------------------------
+
+
+def gradients(out: str) -> dict[str, str]:
+    """The gradient rows of a text table: {"x": "0.2217"} from "∂y/∂x  = v̄_0 ...  0.2217"."""
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("∂y/∂")]
+    return {row[0].removeprefix("∂y/∂"): row[-1] for row in rows}
+
+
+def test_numbers_typed_in_an_expression_are_constants(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "trace", "exp(x)/(1+exp(x))", "x=0.7")
+    assert (code, err) == (0, "")
+    assert gradients(out) == {"x": "0.2217"}  # one input: no row for the 1
+    assert "= input" not in out
+    x = Value(0.7, label="x")
+    assert out == str(trace(exp(x) / (1 + exp(x)))) + "\n"  # the table of the Python API
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["(w*x - 3)**2", "w=0.5", "x=2"], {"w": "-8", "x": "-2"}),  # 2*(w*x - 3) * (x, w)
+        (["x**2", "x=-3"], {"x": "-6"}),  # a number exponent: powc, no ln of the base
+        (["x**-1", "x=-2"], {"x": "-0.25"}),
+        (["2**x", "x=3"], {"x": "5.5452"}),  # 2**3 * ln 2
+        (["x*10*10", "x=10", "--digits", "0"], {"x": "100"}),
+    ],
+)
+def test_expressions_that_crashed_with_a_number_as_input(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: dict[str, str]
+) -> None:
+    code, out, err = run(capsys, "trace", *argv)
+    assert (code, err) == (0, "")
+    assert gradients(out) == expected
+
+
+def test_zero_digits_keep_the_zeros_of_whole_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "trace", "x*10*10", "x=10", "--digits", "0")
+    values = {line.split()[-1] for line in out.splitlines() if line.strip()}
+    assert code == 0 and {"10", "100", "1000"} <= values
+
+
+# --- refusals: one line on stderr, exit status 2, nothing on stdout -----------------------------
+
+REFUSALS = [
+    (["sqrt(x)", "x=0"], "`sqrt(x)` (column 1): its derivative is undefined at these values"),
+    (["x**0", "x=0"], "`x**0` (column 1): its derivative is undefined at these values"),
+    (["1 + 2"], "`1 + 2` has no variable, so there is nothing to differentiate"),
+    (["exp(1) * 2"], "has no variable"),
+    (["x", "x=1", "x=2"], "x is given twice (x=1, x=2): give each variable once"),
+    (["x", "x=1", "y=2"], "y is given a value but is not in the expression: remove y=..."),
+    (["(log(0*\nx))", "x=1"], "`log(0* x)` (column 2): log(0.0): the input must be positive"),
+    (["(2\n+ 3)"], "`(2 + 3)` has no variable"),
+    (["x + 1 " * 200, "x=1"], "the expression has 1,199 characters"),
+    (["x", "x=1", "--digits", "-1"], "argument --digits: '-1': give a whole number, from 0 to 17"),
+    (["x", "x=1", "--digits", "18"], "argument --digits: '18': give a whole number, from 0 to 17"),
+    (["x", "x=1", "--digits", "two"], "argument --digits: 'two'"),
+    (["x", "x=1", "--digits"], "argument --digits: expected one argument"),
+    (["x", "x=1", "--format", "pdf"], "argument --format: invalid choice: 'pdf'"),
+    (["x", "x=1", "--colour"], "unrecognized arguments: --colour; see microgrowth trace --help"),
+    (["x", "x=1", "--max-nodes", "0"], "argument --max-nodes: '0': give a whole number, 1 or more"),
+    (["x", "x=1", "--svg", "graph.txt"], "--svg graph.txt: give the file an extension such as"),
+    ([], "the following arguments are required: expression"),
+    (["x+" * 3000 + "x", "x=1"], "the expression has 6,001 characters, more than 1,000"),
+    (["-" * 10000 + "x", "x=1"], "the expression has 10,001 characters, more than 1,000"),
+    (["x**" * 3000 + "x", "x=1"], "the expression has 9,001 characters, more than 1,000"),
+    (["-" * 900 + "x", "x=1"], "the expression nests 901 operations in each other"),
+    (["-" * 50 + "abs(" * 160 + "x" + ")" * 160, "x=1"], "nests 211 operations"),
+    (["(" * 300 + "x" + ")" * 300, "x=1"], "too many nested parentheses"),
+    (["9" * 400 + " * x", "x=1"], "(column 1): int too large to convert to float"),
+    (["(-8)**0.5 * x", "x=1"], "`(-8)**0.5` (column 1) is not a real number"),
+    (["1e999 * x", "x=1"], "`1e999` (column 1) is inf, not a finite number"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), REFUSALS)
+def test_every_refusal_is_one_line_exit_2_and_nothing_on_stdout(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "trace", *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("microgrowth") and err.count("\n") == 1 and message in err, err
+    assert "Traceback" not in err and "max_nodes=" not in err
+
+
+def test_top_level_refusals_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([], ["draw"], ["--digits", "3"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, "") and err.count("\n") == 1 and "microgrowth --help" in err
+
+
+# --- shell habits -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["trace", "x*y", "--format", "markdown", "x=2", "y=3"],
+        ["trace", "--format", "markdown", "x*y", "x=2", "y=3"],
+        ["trace", "x*y", "x=2", "--format=markdown", "y=3"],
+    ],
+)
+def test_options_anywhere(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and "| v_1 | v_{-1} * v_0 | 6 |" in out
+
+
+@pytest.mark.parametrize(
+    ("expression", "gradient"), [("-x", "-1"), ("-x*y", "-3"), ("-(x - 5)**2", "6")]
+)
+def test_expressions_may_start_with_a_minus(
+    capsys: pytest.CaptureFixture[str], expression: str, gradient: str
+) -> None:
+    argv = ["trace", expression, "x=2"] + (["y=3"] if "y" in expression else [])
+    code, out, err = run(capsys, *argv)
+    assert (code, err) == (0, "") and gradients(out)["x"] == gradient
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    reader, writer = os.pipe()
+    os.close(reader)  # like `| head -1` that has already left: every write fails with EPIPE
+    done = subprocess.run(
+        [sys.executable, "-m", "microgrowth", "trace", "ln(x1) + x1*x2 - sin(x2)", "x1=2", "x2=5"],
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    os.close(writer)
+    assert (done.returncode, done.stderr) == (1, b"")
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [([b"x\xff", b"x=1"], "argument 2 is not valid UTF-8: b'x\\xff'"),
+     ([b"x", b"x=\xff\xfe"], "argument 3 is not valid UTF-8: b'x=\\xff\\xfe'")],
+)  # fmt: skip
+def test_invalid_utf8_is_refused(argv: list[bytes], shown: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "microgrowth", "trace", *argv], capture_output=True, check=False
+    )
+    err = done.stderr.decode()
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert err == f"microgrowth: {shown}; type it again as UTF-8 text\n"
+
+
+def test_max_nodes_sets_the_drawing_limit(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    expression, picture = "+".join(f"{i}*x" for i in range(1, 151)), tmp_path / "sum.dot"
+    argv = ["trace", expression, "x=1", "--svg", str(picture)]
+    code, out, err = run(capsys, *argv, "--max-nodes", "299")
+    assert (code, out) == (2, "") and not picture.exists()
+    assert err == (
+        "microgrowth: the graph has 300 values, more than --max-nodes 299: a picture that large "
+        "is hard to read; give --max-nodes 300 to draw it anyway\n"
+    )
+    code, out, err = run(capsys, *argv, "--max-nodes", "300")
+    assert code == 0 and gradients(out) == {"x": "11325"}  # 1 + 2 + ... + 150
+    assert picture.read_text().count("->") > 300 and err == f"wrote {picture}\n"
+    assert MAX_NODES >= 300  # the default draws it too
+
+
+def test_help_lists_every_function_of_the_rule_table(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["trace", "--help"], ["trace", "-h", "x"]):
+        code, out, err = run(capsys, *argv)
+        assert (code, err) == (0, "")
+        words = out.replace(".", " ").split()
+        assert all(rule.name in words for rule in UNARY) and "ln" in words
+        assert 'microgrowth trace "ln(x1) + x1*x2 - sin(x2)" x1=2 x2=5' in out
+        assert "softplus(x) = ln(1 + exp(x))" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"microgrowth {version('microgrowth')}\n", "")
+
+
+def test_readme_lists_the_functions_the_command_line_accepts() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"functions of the rule table\n\(`([a-z ]+)`", readme)
+    assert listed is not None and listed.group(1).split() == sorted(FUNCTIONS)
+
+
+def test_names_are_read_as_python_reads_them(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "trace", "ﬁ*2", "ﬁ=3")  # the ligature ﬁ is the name fi
+    assert (code, err) == (0, "") and gradients(out) == {"fi": "2"}
