@@ -108,7 +108,7 @@ def test_draw_highlights_nodes_and_edges_without_touching_the_plain_picture() ->
     marked = draw(y, highlight={"v_3": "red", "v_0": "green", ("v_3", "v_0"): "blue"}).source
     assert "color=red penwidth=3" in marked and "color=green penwidth=3" in marked
     assert 'xlabel="∂v_3/∂v_0 = 0.2837\\nv̄_0 += -0.2837"' in marked
-    assert marked.count(" color=blue") == 2  # x2 -> sin, and sin -> v_3
+    assert marked.count("[color=blue") == 2  # x2 -> sin, and sin -> v_3
 
 
 @needs_dot
