@@ -3,15 +3,20 @@
 It is the loop of micrograd's demo, written once: forward pass over a (mini)batch, loss plus L2
 regularisation, ``zero_grad()``, ``backward()``, optimizer step; the bar shows loss and accuracy
 (``progress=False`` turns it off). Read it as the documented loop to copy and change.
+
+The bar is plain text, never a Jupyter widget, so an executed notebook keeps it in the file where a
+repository viewer shows it. Away from a terminal (a notebook, a log) it leaves out the elapsed time
+and the rate, so running a notebook twice gives the same output.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from microgrowth import losses
 from microgrowth.engine import Value, as_values, no_grad
@@ -20,6 +25,7 @@ from microgrowth.optim import SGD, Optimizer
 
 Model = Callable[[Sequence[Value]], "Value | list[Value]"]
 LOSSES = ("hinge", "bce", "cross_entropy", "mse")
+NO_CLOCK = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit}s{postfix}"
 
 
 @dataclass
@@ -96,7 +102,9 @@ def fit(
     rng = random.Random(seed)
     size = batch_size or len(X)
     history = History()
-    bar = tqdm(range(epochs), disable=not progress, desc="training", unit="epoch")
+    clock = sys.stderr.isatty()
+    bar = tqdm(range(epochs), disable=not progress, desc="training", unit="epoch",
+               bar_format=None if clock else NO_CLOCK)  # fmt: skip
     for _ in bar:
         order = list(range(len(X)))
         if size < len(X):
