@@ -120,7 +120,12 @@ def forward_tangents(outputs: Sequence[Value], seeds: dict[Value, float]) -> dic
     """One forward sweep: the tangent of every node, given the tangents of some inputs."""
     order: list[Node] = []
     seen: set[Node] = set()
-    for y in outputs:  # the union of topological orders is one
+    # The union of topological orders is one. Last output first: where the outputs are the steps
+    # of one computation (h_k from h_{k-1}), the first walk finds every node and the others are
+    # skipped, so one sweep costs one pass over the graph, not one walk back per output.
+    for y in reversed(outputs):
+        if y in seen:
+            continue
         for node in topological_order(y):
             if node not in seen:
                 seen.add(node)
