@@ -26,9 +26,10 @@ graphviz:
 	@sh scripts/ensure-graphviz.sh
 
 # Re-execute every notebook and write its outputs into the file (commit them): the test suite
-# compares a new run with these outputs.
+# compares a new run with these outputs. Also redraws docs/backward.gif.
 notebooks: $(STAMP) graphviz
 	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb
+	$(PY) scripts/running_example_gif.py docs/backward.gif
 
 # The benchmarks compare with micrograd, installed from PyPI into their own environment only.
 BENCH_VENV ?= .venv-bench

@@ -249,15 +249,30 @@ def animate(y: Value, path: str | Path, **options: object) -> Path:
 
 
 class Animation:
-    """The GIF in a notebook: shown as an image, with the frames' captions one call away."""
+    """The GIF in a notebook: shown as an image, its frames (as data) in ``frames``."""
 
-    def __init__(self, y: Value, **options: object) -> None:
-        self.frames = frames(y, int(options.get("digits", 4)))  # type: ignore[call-overload]
-        self.data = gif(y, **options)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        y: Value,
+        *,
+        seconds: float = 1.0,
+        hold: float = 4.0,
+        rankdir: str = "LR",
+        digits: int = 4,
+        max_nodes: int | None = MAX_NODES,
+    ) -> None:
+        self.frames = frames(y, digits)
+        self.data = gif(y, seconds=seconds, hold=hold, rankdir=rankdir, digits=digits,
+                        max_nodes=max_nodes)  # fmt: skip
+
+    def to_html(self, width: int | None = None) -> str:
+        """An ``<img>`` with the GIF inside it, ``width`` pixels wide (its own size if None)."""
+        encoded = base64.b64encode(self.data).decode("ascii")
+        size = "" if width is None else f' width="{width}"'
+        return f'<img src="data:image/gif;base64,{encoded}"{size} alt="the backward pass">'
 
     def _repr_html_(self) -> str:
-        encoded = base64.b64encode(self.data).decode("ascii")
-        return f'<img src="data:image/gif;base64,{encoded}" alt="the backward pass, animated">'
+        return self.to_html()
 
     def __repr__(self) -> str:
         return f"<Animation of the backward pass: {len(self.frames)} frames>"
