@@ -183,7 +183,7 @@ def pictures(
         layout = json.loads(_pipe(graph(widest, {}), "json"))
         positions = {o["name"]: o["pos"] + "!" for o in layout["objects"] if "pos" in o}
         x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
-        corners = [(x0, y0 - 12), (x1, y1)]  # room below for an edge's label
+        corners = [(x0 - 6, y0 - 14), (x1 + 6, y1 + 6)]  # room below for an edge's label
         for frame in shown:
             dot = graph(frame.grads, _marks(frame))
             for node_id, pos in positions.items():  # a later statement adds to a node's attributes

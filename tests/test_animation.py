@@ -154,3 +154,11 @@ def test_missing_dot_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(RuntimeError, match="dot program was not found: install it with"):
         animate(y, tmp_path / "backward.gif")
     assert not (tmp_path / "backward.gif").exists()
+
+
+@needs_dot
+def test_frames_render_without_graphviz_warnings(capfd: pytest.CaptureFixture[str]) -> None:
+    x = Value(3.0, label="x")
+    for rankdir in ("LR", "TB"):
+        animation.gif(x * x, rankdir=rankdir, seconds=0.5)
+    assert capfd.readouterr().err == ""  # e.g. "some nodes ... touch": the frame's corners
