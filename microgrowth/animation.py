@@ -131,9 +131,24 @@ def _pipe(dot: graphviz.Digraph, fmt: str, **options: int) -> bytes:
     return data
 
 
-def _caption_png(text: str) -> bytes:
-    dot = graphviz.Digraph("caption", graph_attr={"margin": "0.15", "bgcolor": "white"})
-    dot.node("c", text.replace("\\", "\\\\"), shape="plaintext", fontname=FONT, fontsize="16")
+def _caption_png(frame: Frame, digits: int) -> bytes:
+    """The caption, and for an edge a second line with its two numbers in the edge's colour."""
+    lines = [frame.caption]
+    if frame.edge and frame.partial is not None and frame.contribution is not None:
+        source, target = frame.edge
+        lines.append(
+            f"local partial ∂{source}/∂{target} = {number(frame.partial, digits)},  "
+            f"contribution v̄{target[1:]} += {number(frame.contribution, digits)}"
+        )
+    dot = graphviz.Digraph(
+        "caption", graph_attr={"margin": "0.15", "bgcolor": "white", "ranksep": "0.02"}
+    )
+    for i, line in enumerate(lines):
+        size, colour = ("16", "black") if i == 0 else ("14", EDGE)
+        dot.node(f"c{i}", line.replace("\\", "\\\\"), shape="plaintext", fontname=FONT,
+                 fontsize=size, fontcolor=colour, height="0.3")  # fmt: skip
+    for i in range(1, len(lines)):
+        dot.edge(f"c{i - 1}", f"c{i}", style="invis")
     return _pipe(dot, "png")
 
 
@@ -193,7 +208,7 @@ def pictures(
             dot.graph_attr.update(splines="true", bgcolor="white")
             dot.engine = "neato"
             graphs.append(image(_pipe(dot, "png", neato_no_op=2)))
-            captions.append(image(_caption_png(frame.caption)))
+            captions.append(image(_caption_png(frame, digits)))
     finally:
         for name, g in saved.items():
             by_name[name].grad = g
