@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import graphviz
 
@@ -235,12 +235,15 @@ def gif(
 ) -> bytes:
     """The animation as GIF bytes: ``seconds`` a frame (twice that for the forward values),
     the last frame held ``hold`` seconds, then it plays again."""
-    shown = frames(y, digits)
-    images = pictures(y, shown, rankdir=rankdir, digits=digits, max_nodes=max_nodes)
-    step = round(seconds * 1000)
-    durations = [2 * step] + [step] * (len(images) - 2) + [round(hold * 1000)]
+    images = pictures(y, rankdir=rankdir, digits=digits, max_nodes=max_nodes)
+    return _gif(images, seconds, hold)
+
+
+def _gif(images: Sequence[Picture], seconds: float, hold: float) -> bytes:
     from PIL import Image  # pictures() said how to install it if it is missing
 
+    step = round(seconds * 1000)
+    durations = [2 * step] + [step] * (len(images) - 2) + [round(hold * 1000)]
     # One palette for every frame, without dithering: the colours do not flicker between frames.
     sheet = Image.new("RGB", (images[0].width, images[0].height * len(images)))
     for i, picture in enumerate(images):
@@ -277,14 +280,46 @@ class Animation:
         max_nodes: int | None = MAX_NODES,
     ) -> None:
         self.frames = frames(y, digits)
-        self.data = gif(y, seconds=seconds, hold=hold, rankdir=rankdir, digits=digits,
-                        max_nodes=max_nodes)  # fmt: skip
+        self.pictures = pictures(y, self.frames, rankdir=rankdir, digits=digits,
+                                 max_nodes=max_nodes)  # fmt: skip
+        self.data = _gif(self.pictures, seconds, hold)
+        self.seconds = seconds
 
     def to_html(self, width: int | None = None) -> str:
         """An ``<img>`` with the GIF inside it, ``width`` pixels wide (its own size if None)."""
         encoded = base64.b64encode(self.data).decode("ascii")
         size = "" if width is None else f' width="{width}"'
         return f'<img src="data:image/gif;base64,{encoded}"{size} alt="the backward pass">'
+
+    def png(self, step: int) -> bytes:
+        """Frame ``step`` as PNG bytes."""
+        buffer = io.BytesIO()
+        self.pictures[step].save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    def stepper(self) -> Any:
+        """In Jupyter, with ipywidgets: the frames one at a time, with a slider and a play button.
+
+        (Widgets show only in a running notebook; the GIF also shows on a repository page.)
+        """
+        try:
+            import ipywidgets as widgets
+        except ImportError:
+            raise RuntimeError(
+                "the stepper needs ipywidgets: 'pip install ipywidgets' (the GIF shows the same "
+                "frames without it)"
+            ) from None
+        last = len(self.pictures) - 1
+        image = widgets.Image(value=self.png(0), format="png")
+        slider = widgets.IntSlider(value=0, min=0, max=last, description="step")
+        play = widgets.Play(value=0, min=0, max=last, interval=round(self.seconds * 1000))
+        widgets.jslink((play, "value"), (slider, "value"))
+
+        def show(change: dict[str, Any]) -> None:
+            image.value = self.png(change["new"])
+
+        slider.observe(show, names="value")
+        return widgets.VBox([widgets.HBox([play, slider]), image])
 
     def _repr_html_(self) -> str:
         return self.to_html()

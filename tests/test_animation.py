@@ -162,3 +162,18 @@ def test_frames_render_without_graphviz_warnings(capfd: pytest.CaptureFixture[st
     for rankdir in ("LR", "TB"):
         animation.gif(x * x, rankdir=rankdir, seconds=0.5)
     assert capfd.readouterr().err == ""  # e.g. "some nodes ... touch": the frame's corners
+
+
+@needs_dot
+def test_stepper_shows_the_frame_the_slider_is_on() -> None:
+    pytest.importorskip("ipywidgets")
+    y, _, _ = running_example()
+    movie = animation.Animation(y)
+    stepper = movie.stepper()
+    controls, image = stepper.children
+    play, slider = controls.children
+    assert (slider.min, slider.max, play.interval) == (0, 14, 1000)
+    assert image.value == movie.png(0)
+    slider.value = 6  # v̄_0 (from v_3): the cos edge
+    assert image.value == movie.png(6) != movie.png(0)
+    assert movie.frames[6].edge == ("v_3", "v_0")
