@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench graphviz clean
+.PHONY: demo test lint typecheck pytest notebooks bench graphviz clean
 
 demo: $(STAMP) graphviz
 	$(PY) -m microgrowth demo
@@ -24,6 +24,12 @@ pytest: $(STAMP)
 
 graphviz:
 	@sh scripts/ensure-graphviz.sh
+
+# Re-execute every notebook and write its outputs into the file (commit them): the test suite
+# compares a new run with these outputs. Also redraws docs/backward.gif.
+notebooks: $(STAMP) graphviz
+	$(PY) scripts/execute_notebooks.py notebooks/*.ipynb
+	$(PY) scripts/running_example_gif.py docs/backward.gif
 
 # The benchmarks compare with micrograd, installed from PyPI into their own environment only.
 BENCH_VENV ?= .venv-bench

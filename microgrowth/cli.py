@@ -24,7 +24,7 @@ import graphviz
 from microgrowth import __version__
 from microgrowth.engine import Value, topological_order
 from microgrowth.expression import MAX_LENGTH, ExpressionError, parse, parse_assignments
-from microgrowth.functions import FUNCTIONS
+from microgrowth.ops import FUNCTIONS
 from microgrowth.trace import Trace, trace
 from microgrowth.viz import MAX_NODES, render
 
@@ -177,7 +177,11 @@ def _trace(
                 f"the graph has {size:,} values, more than --max-nodes {args.max_nodes:,}: "
                 f"a picture that large is hard to read; give --max-nodes {size} to draw it anyway"
             )
-    print(FORMATS[args.format](trace(y, digits=args.digits)))
+    try:
+        table = trace(y, digits=args.digits)
+    except (ArithmeticError, ValueError) as error:  # a derivative undefined at these values
+        return _refuse(f"{error}; try other values")
+    print(FORMATS[args.format](table))
     if args.svg:
         y.backward()  # so that the picture shows the grads of the table
         return _write_svg(y, args.svg, dot_fallback)

@@ -686,7 +686,12 @@ def tangent_sweep(
     the reverse sweep. ``record`` receives ``(node, local partials, tangent)`` per operation."""
     order: list[Node] = []
     seen: set[Node] = set()
-    for y in outputs:  # the union of the outputs' orders is an order of the whole graph
+    # The union of topological orders is one. Last output first: where the outputs are the steps
+    # of one computation (h_k from h_{k-1}), the first walk finds every node and the others are
+    # skipped, so one sweep costs one pass over the graph, not one walk back per output.
+    for y in reversed(outputs):
+        if y in seen:
+            continue
         for node in topological_order(y):
             if node not in seen:
                 seen.add(node)

@@ -146,13 +146,6 @@ def parse(text: str, variables: Mapping[str, float | Value]) -> tuple[Value, dic
         except (ArithmeticError, ValueError) as error:
             raise ExpressionError(f"{_where(source, node)}: {error}") from None
         if isinstance(result, Value):
-            try:
-                result.local_grads()  # checked here, so that the table cannot fail later
-            except (ArithmeticError, ValueError) as error:
-                raise ExpressionError(
-                    f"{_where(source, node)}: its derivative is undefined at these values "
-                    f"({error}); try other values"
-                ) from None
             return result
         if isinstance(result, complex):  # what Python makes of (-8)**0.5
             raise ExpressionError(

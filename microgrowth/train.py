@@ -8,6 +8,10 @@ Before the first step `fit` checks its arguments and the labels against the loss
 -1/+1, cross-entropy class indices below the number of outputs, ...), so a mistake is an error
 that says what to change rather than a run that learns nothing. During training it stops with a
 `DivergenceError` when the loss overflows or grows far past its first value.
+
+The bar is plain text, never a Jupyter widget, so an executed notebook keeps it in the file where a
+repository viewer shows it. Away from a terminal (a notebook, a log) it leaves out the elapsed time
+and the rate, so running a notebook twice gives the same output.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from __future__ import annotations
 import math
 import numbers
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from microgrowth import losses
 from microgrowth.engine import Value, as_values, no_grad
@@ -27,6 +32,7 @@ from microgrowth.optim import SGD, LinearDecay, Optimizer
 
 Model = Callable[[Sequence[Value]], "Value | list[Value]"]
 LOSSES = ("hinge", "bce", "cross_entropy", "mse")
+NO_CLOCK = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit}s{postfix}"
 
 
 @dataclass
@@ -188,7 +194,9 @@ def fit(
     rng = random.Random(seed)
     history = History()
     first: float | None = None
-    bar = tqdm(range(epochs), disable=not progress, desc="training", unit="epoch")
+    clock = sys.stderr.isatty()
+    bar = tqdm(range(epochs), disable=not progress, desc="training", unit="epoch",
+               bar_format=None if clock else NO_CLOCK)  # fmt: skip
     for epoch in bar:
         order = list(range(len(X)))
         if size < len(X):

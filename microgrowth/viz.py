@@ -9,6 +9,7 @@ numbering, never from ``id()``, so the same expression gives the same DOT source
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import graphviz
@@ -38,12 +39,17 @@ def draw(
     show_edges: bool = False,
     digits: int = 4,
     max_nodes: int | None = MAX_NODES,
+    highlight: Mapping[str | tuple[str, str], str] | None = None,
 ) -> graphviz.Digraph:
     """The computation graph of ``y`` as a `graphviz.Digraph` (shown inline in Jupyter).
 
     ``rankdir`` is "LR" (inputs on the left) or "TB" (inputs on top); ``show_edges`` writes on
     each edge its local partial and the contribution it carries back (``v̄ += ...``);
-    ``max_nodes`` refuses graphs too large to read (None draws them anyway).
+    ``max_nodes`` refuses graphs too large to read (None draws them anyway). ``highlight`` maps
+    v-names (``"v_3"``) and edges (``("v_3", "v_0")``: from a result to one of its inputs, the
+    way the adjoint flows) to colours: those are drawn thick in that colour, and a highlighted
+    edge carries its partial and contribution as an external label, placed after the layout so
+    the picture does not move (the frames of `animate` rely on it).
     """
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir={rankdir!r}: use 'LR' (left to right) or 'TB' (top to bottom)")
@@ -63,6 +69,7 @@ def draw(
         node_attr={"fontname": FONT, "fontsize": "12"},
         edge_attr={"fontname": FONT, "fontsize": "10", "color": "#555555"},
     )
+    marks = highlight or {}
     for node in table.order:
         if node.is_constant:
             continue
@@ -74,6 +81,8 @@ def draw(
         leaf = not node.parents
         dot.node(ids[node], _label(*lines), shape="box", style="rounded,filled",
                  fillcolor="#dbeafe" if leaf else "#f3f4f6")  # fmt: skip
+        if name in marks:  # a second statement for the same node adds to its attributes
+            dot.node(ids[node], color=marks[name], penwidth="3")
         if leaf:
             continue
         rule = node.rule
@@ -88,7 +97,8 @@ def draw(
             )
             parents = [(i, p) for i, p in parents if rule.differentiable(i) or not p.is_constant]
         dot.node(op_id, _label(symbol), shape="ellipse", style="filled", fillcolor="#fef3c7")
-        dot.edge(op_id, ids[node])
+        into = [c for key, c in marks.items() if isinstance(key, tuple) and key[0] == name]
+        dot.edge(op_id, ids[node], **({"color": into[0], "penwidth": "3"} if into else {}))
         for i, parent in parents:
             if parent.is_constant:
                 const_id = f"{op_id}_c{i}"
@@ -97,13 +107,17 @@ def draw(
                 continue
             label = ""
             step = edges.get((node, i))
-            if show_edges and step is not None:
+            mark = marks.get((name, table.names[parent]))
+            if (show_edges or mark) and step is not None:
                 partial = "?" if step.partial is None else number(step.partial, digits)
                 label = _label(
                     f"∂{table.names[node]}/∂{table.names[parent]} = {partial}",
                     f"v̄{table.names[parent][1:]} += {number(step.contribution, digits)}",
                 )
-            dot.edge(ids[parent], op_id, label=label or None)
+            style = {"color": mark, "fontcolor": mark, "penwidth": "3"} if mark else {}
+            if mark and not show_edges:
+                style["xlabel"], label = label, ""
+            dot.edge(ids[parent], op_id, label=label or None, **style)
     return dot
 
 
@@ -129,6 +143,15 @@ def render(y: Value, path: str | Path, **options: object) -> Path:
         raise ValueError(f"{path}: Graphviz cannot write .{fmt}; use .svg, .png, .pdf or .dot")
     path.write_bytes(_pipe(dot, fmt))
     return path
+
+
+def animate(y: Value, path: str | Path, **options: object) -> Path:
+    """Write a GIF of ``y``'s backward pass: the forward values, one frame per row of the
+    adjoint table, then the whole gradient. Needs Pillow (``pip install "microgrowth[animation]"``)
+    and Graphviz; `microgrowth.animation` has the frames as data and the options."""
+    from microgrowth import animation  # here, not at the top: Pillow is an optional extra
+
+    return animation.animate(y, path, **options)
 
 
 def _pipe(dot: graphviz.Digraph, fmt: str) -> bytes:

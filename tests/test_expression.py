@@ -12,10 +12,10 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from microgrowth import Value, functions, trace
+from microgrowth import Value, ops, trace
 from microgrowth.cli import main
 from microgrowth.expression import ExpressionError, parse
-from microgrowth.functions import FUNCTIONS
+from microgrowth.ops import FUNCTIONS
 
 NAMES = ("a", "b", "w1")
 BINARY: dict[str, Callable[[Any, Any], Any]] = {
@@ -47,7 +47,7 @@ def expressions(draw: st.DrawFn, depth: int = 4) -> tuple[str, Build, frozenset[
     if kind == "call":
         name = draw(st.sampled_from(sorted(FUNCTIONS)))
         text, sub, names = draw(expressions(depth - 1))
-        f = getattr(functions, name)  # microgrowth.exp, .ln, .softplus, ...
+        f = getattr(ops, name)  # microgrowth.exp, .ln, .softplus, ...
         return f"{name}({text})", lambda v: f(sub(v)), names
     symbol = draw(st.sampled_from(sorted(BINARY)))
     (left, f, names_f), (right, g, names_g) = (

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import microgrowth as mg
 from microgrowth import Value
+from microgrowth.engine import Node
 from microgrowth.functional import (
     GradcheckError,
     grad,
@@ -199,3 +200,33 @@ def test_create_graph_inside_no_grad_is_refused() -> None:
     y = x * x
     with mg.no_grad(), pytest.raises(RuntimeError, match="inside no_grad"):
         y.backward(create_graph=True)
+
+
+def test_forward_sweep_walks_a_trajectory_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outputs that are the steps of one computation: one walk finds the whole graph."""
+    walks: list[int] = []
+    real = mg.topological_order
+
+    def counted(root: Node) -> list[Node]:
+        order = real(root)
+        walks.append(len(order))
+        return order
+
+    monkeypatch.setattr(mg.engine, "topological_order", counted)
+
+    def trajectory(t: Value) -> list[Value]:
+        h, states = t, []
+        for _ in range(30):
+            h = mg.sin(h) + t
+            states.append(h)
+        return states
+
+    column = jacfwd(trajectory)(0.3)
+    assert len(walks) == 1 and walks[0] == 61  # t, then sin and + per step
+    h, expected = 0.3, []
+    dh = 1.0
+    for _ in range(30):
+        dh = math.cos(h) * dh + 1.0
+        h = math.sin(h) + 0.3
+        expected.append(dh)
+    assert [row[0] for row in column] == pytest.approx(expected, rel=1e-12)

@@ -7,9 +7,10 @@ in its PyPI package, so `demo` below is the notebook's training loop copied cell
 and the same X, y go to both.
 
 micrograd's run takes about three minutes (its backward sorts ~70,000 nodes recursively at every
-step), so its 100 (loss, accuracy) pairs are kept in pytest's cache (.pytest_cache), keyed by
-micrograd's version, the data and this demo's source; microgrowth's side always runs. A fresh
-clone, or ``pytest --cache-clear``, runs micrograd again.
+step), so its 100 (loss, accuracy) pairs are recorded in tests/data/micrograd_demo.json, keyed by
+micrograd's version, the data and this demo's source; microgrowth's side always runs. When the
+key no longer matches, the test runs micrograd itself. To record again:
+``.venv/bin/python -m tests.test_micrograd_compat``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import inspect
 import json
 import random
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,25 +69,31 @@ def demo(Value: Any, MLP: Any, X: list[list[float]], y: list[int]) -> list[tuple
     return seen
 
 
-def micrograd_demo(request: pytest.FixtureRequest, X: list[list[float]], y: list[int]) -> Any:
-    """micrograd's run of `demo`, from pytest's cache when the same run was made before."""
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+RECORDED = Path(__file__).parent / "data" / "micrograd_demo.json"
+
+
+def _key(X: list[list[float]], y: list[int]) -> str:
     text = json.dumps([version("micrograd"), X, y, inspect.getsource(demo)])
-    key = "microgrowth/micrograd-demo/" + hashlib.sha256(text.encode()).hexdigest()[:16]
-    theirs = cache.get(key, None) if cache else None
-    if theirs is None:
-        theirs = demo(micrograd_engine.Value, micrograd_nn.MLP, X, y)
-        if cache:
-            cache.set(key, theirs)  # JSON keeps floats exactly (repr round-trips)
-    return [(loss, acc) for loss, acc in theirs]
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def test_micrograd_demo_gives_micrograd_losses_step_for_step(
-    request: pytest.FixtureRequest,
-) -> None:
+def micrograd_demo(X: list[list[float]], y: list[int]) -> list[tuple[float, float]]:
+    """micrograd's run of `demo`: the recorded one if it was made from the same inputs."""
+    if RECORDED.exists():
+        recorded = json.loads(RECORDED.read_text(encoding="utf-8"))
+        if recorded["key"] == _key(X, y):
+            return [(loss, acc) for loss, acc in recorded["steps"]]
+    return demo(micrograd_engine.Value, micrograd_nn.MLP, X, y)
+
+
+def _data() -> tuple[list[list[float]], list[int]]:
     X, classes = make_moons(100, noise=0.1, seed=1337)
-    y = [2 * c - 1 for c in classes]  # the notebook's y = y*2 - 1
-    theirs = micrograd_demo(request, X, y)
+    return X, [2 * c - 1 for c in classes]  # the notebook's y = y*2 - 1
+
+
+def test_micrograd_demo_gives_micrograd_losses_step_for_step() -> None:
+    X, y = _data()
+    theirs = micrograd_demo(X, y)
     ours = demo(microgrowth_engine.Value, microgrowth_nn.MLP, X, y)
     assert len(ours) == len(theirs) == 100
     for k, ((loss, acc), (their_loss, their_acc)) in enumerate(zip(ours, theirs)):
@@ -111,3 +119,11 @@ def _after_draws(seed: int, n: int) -> float:
     for _ in range(n):
         rng.uniform(-1, 1)
     return rng.random()
+
+
+if __name__ == "__main__":  # record micrograd's run (JSON keeps floats exactly)
+    X, y = _data()
+    steps = demo(micrograd_engine.Value, micrograd_nn.MLP, X, y)
+    RECORDED.parent.mkdir(exist_ok=True)
+    RECORDED.write_text(json.dumps({"key": _key(X, y), "steps": steps}) + "\n", encoding="utf-8")
+    print(f"recorded {len(steps)} steps in {RECORDED}")
