@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from hypothesis import HealthCheck, settings
 
@@ -28,3 +29,21 @@ def central_difference(
 
 def close(a: float, b: float, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
     return abs(a - b) <= atol + rtol * max(abs(a), abs(b))
+
+
+@contextlib.contextmanager
+def rules_declared_here() -> Iterator[None]:
+    """Rules declared inside the block are removed after it (with their method and function), so
+    that tests looping over the rule table see only the library's own rules."""
+    from microgrowth import Value, ops, rules
+
+    before = set(rules.RULES)
+    try:
+        yield
+    finally:
+        for name in set(rules.RULES) - before:
+            del rules.RULES[name]
+            if name in vars(Value):
+                delattr(Value, name)
+            ops.FUNCTIONS.pop(name, None)
+            vars(ops).pop(name, None)

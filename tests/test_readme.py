@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import rules_declared_here
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 
@@ -21,7 +23,7 @@ def test_readme_has_examples() -> None:
 def test_readme_example_runs_and_prints_its_comments(index: int) -> None:
     code = BLOCKS[index].replace("fit(model, X, y,", "fit(model, X, y, progress=False,")
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), rules_declared_here():
         exec(compile(code, f"README block {index}", "exec"), {})  # our own README
     printed = out.getvalue().splitlines()
     expected = [c.strip() for c in re.findall(r"print\(.*\)\s*#\s*(.*)", code)]

@@ -14,7 +14,7 @@ from microgrowth import RULES, Rule, Value, formula, rules
 from microgrowth.engine import apply
 from microgrowth.rules import UNARY
 
-from .conftest import central_difference, close
+from .conftest import central_difference, close, rules_declared_here
 
 
 def _inputs(rule: Rule) -> st.SearchStrategy[tuple[float, ...]]:
@@ -106,34 +106,33 @@ def test_methods_and_functions_are_the_table_rules() -> None:
 def test_a_rule_declared_in_a_few_lines_gets_everything() -> None:
     """softsign(a) = a / (1 + |a|): one declaration gives the method, the function, the table
     row, the graph label, and first and second derivatives."""
+    with rules_declared_here():
+        _check_softsign()
+
+
+def _check_softsign() -> None:
     softsign = rules.rule(
         "softsign", lambda a: a / (1 + abs(a)), partials=("1 / (1 + sign(a) * a) ** 2",),
         text="softsign(a)", kinks=(0.0,),
     )  # fmt: skip
-    try:
-        x = Value(0.7, label="x")
-        y = x.softsign()  # type: ignore[attr-defined]
-        assert y.rule is softsign and mg.softsign(x).data == y.data
-        from microgrowth import softsign as imported
+    x = Value(0.7, label="x")
+    y = x.softsign()  # type: ignore[attr-defined]
+    assert y.rule is softsign and mg.softsign(x).data == y.data
+    from microgrowth import softsign as imported
 
-        assert imported(0.7).data == pytest.approx(0.7 / 1.7)
-        table = str(mg.trace(y))
-        assert "v_1  = softsign(v_0)" in table
-        assert "v̄_1 * 1/(1 + sign(v_0) * v_0) ** 2 = 1 * 0.346" in table
-        assert "softsign" in mg.draw(y).source
-        for point in (0.7, -1.3, 2.5):
-            first = mg.grad(lambda v: v.softsign())(point)
-            assert first == pytest.approx(1 / (1 + abs(point)) ** 2, rel=1e-12)
-            second = mg.grad(mg.grad(lambda v: v.softsign()))(point)
-            closed = -2 * math.copysign(1, point) / (1 + abs(point)) ** 3
-            assert second == pytest.approx(closed, rel=1e-9)
-            numeric = central_difference(lambda v: softsign.forward(v), [point], 0)
-            assert close(first, numeric)
-    finally:
-        del rules.RULES["softsign"]
-        delattr(Value, "softsign")
-        del mg.ops.FUNCTIONS["softsign"]
-        vars(mg.ops).pop("softsign", None)
+    assert imported(0.7).data == pytest.approx(0.7 / 1.7)
+    table = str(mg.trace(y))
+    assert "v_1  = softsign(v_0)" in table
+    assert "v̄_1 * 1/(1 + sign(v_0) * v_0) ** 2 = 1 * 0.346" in table
+    assert "softsign" in mg.draw(y).source
+    for point in (0.7, -1.3, 2.5):
+        first = mg.grad(lambda v: v.softsign())(point)
+        assert first == pytest.approx(1 / (1 + abs(point)) ** 2, rel=1e-12)
+        second = mg.grad(mg.grad(lambda v: v.softsign()))(point)
+        closed = -2 * math.copysign(1, point) / (1 + abs(point)) ** 3
+        assert second == pytest.approx(closed, rel=1e-9)
+        numeric = central_difference(lambda v: softsign.forward(v), [point], 0)
+        assert close(first, numeric)
 
 
 @pytest.mark.parametrize(
