@@ -19,10 +19,10 @@ for the cyclic garbage collector (W4 in benchmarks/).
 
 `reverse_sweep` is the one reverse sweep of the library: `backward()` on floats, ``backward(
 create_graph=True)`` on Values (the same formulas build the gradient's graph), and, through
-`reverse_steps`, the adjoint table, the graph's edge labels and the compiled code. It adds the
-adjoints up in a dictionary of its own and writes ``.grad`` once at the end, under a lock: an
-error leaves every ``grad`` as it was, and threads that call ``backward()`` on graphs sharing
-parameters add up exactly.
+`reverse_steps`, the adjoint table, the graph's edge labels and the compiled code. One sweep
+runs at a time (a lock), so threads that call ``backward()`` on graphs sharing parameters add up
+exactly; an error (a derivative undefined where it is needed, an infinite or NaN adjoint, an
+input whose ``.data`` changed after it was used) leaves every ``grad`` as it was.
 
 The vocabulary is micrograd's and PyTorch's: ``data``, ``grad``, ``backward()``, ``_prev``,
 ``_op``, ``_backward``.
