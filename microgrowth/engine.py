@@ -584,7 +584,7 @@ def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) 
             record.append((node, g, local))
         if reached is not None:
             for i, (parent, d, x) in enumerate(zip(parents, local, saved)):
-                if parent.data is not x:
+                if parent.data != x:
                     raise _changed_error(node, parent, saved)
                 if parent.is_constant or not rule.differentiable(i):
                     continue
@@ -596,13 +596,13 @@ def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) 
                     reached.add(parent)
         elif len(parents) == 2:  # most nodes: the loop below, written out for speed
             a, b = parents
-            if a.data is not saved[0] or b.data is not saved[1]:
-                raise _changed_error(node, a if a.data is not saved[0] else b, saved)
+            if a.data != saved[0] or b.data != saved[1]:
+                raise _changed_error(node, a if a.data != saved[0] else b, saved)
             a.grad += local[0] * g
             b.grad += local[1] * g
         else:
             for parent, d, x in zip(parents, local, saved):
-                if parent.data is not x:
+                if parent.data != x:
                     raise _changed_error(node, parent, saved)
                 parent.grad += d * g
     return total

@@ -45,6 +45,7 @@ def _inputs(args: Sequence[Any], name: str) -> tuple[list[Value], bool]:
             x.label, nested = f"x{i}", True
         else:
             x = Value(a, label=f"x{i}")
+        vars(x)["_transform_input"] = True  # how an inner transform recognises this variable
         xs.append(x)
     return xs, nested
 
@@ -69,14 +70,20 @@ def _scalar(out: object, name: str) -> Value:
 
 
 def _depends_on_outer_values(ys: Sequence[Value], xs: Sequence[Value]) -> bool:
-    """True if the outputs use a Value made outside this transform (an outer transform's
-    variable captured by the function): then the results must stay Values."""
+    """True if the outputs use the variable of a transform still running outside this one (an
+    outer ``grad``'s input captured by the function): then the results must stay Values, for
+    the outer transform to differentiate. A Value of the user's own, captured the same way, is a
+    constant here. Called once ``f`` has returned: this transform's inputs stop being marked,
+    so that an outer transform does not mistake them for its own enclosing one's."""
     own = set(xs)
-    return any(
-        not n.parents and not n.is_constant and n not in own
+    outer = any(
+        n not in own and getattr(n, "_transform_input", False)
         for y in ys
         for n in topological_order(y)
     )
+    for x in xs:
+        vars(x)["_transform_input"] = False
+    return outer
 
 
 def _adjoints(y: Value, graph: bool) -> dict[Node, Any]:
@@ -99,7 +106,7 @@ def value_and_grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
         xs, nested = _inputs(args, "value_and_grad")
         nums = _check_argnums(argnums, len(xs))
         y = _scalar(f(*xs), "grad")
-        graph = nested or _depends_on_outer_values([y], xs)
+        graph = _depends_on_outer_values([y], xs) or nested
         adjoint = _adjoints(y, graph)
         grads = tuple(adjoint.get(xs[i], 0.0) for i in nums)
         value = y if graph else y.data
@@ -125,7 +132,7 @@ def jacobian(f: Function) -> Function:
     def wrapped(*args: Any) -> list[list[Any]]:
         xs, nested = _inputs(args, "jacobian")
         ys = _outputs(f(*xs), "jacobian")
-        graph = nested or _depends_on_outer_values(ys, xs)
+        graph = _depends_on_outer_values(ys, xs) or nested
         rows = []
         for y in ys:
             adjoint = _adjoints(y, graph)
@@ -145,7 +152,7 @@ def hessian(f: Function) -> Function:
     def wrapped(*args: Any) -> list[list[Any]]:
         xs, nested = _inputs(args, "hessian")
         y = _scalar(f(*xs), "hessian")
-        graph = nested or _depends_on_outer_values([y], xs)
+        graph = _depends_on_outer_values([y], xs) or nested
         gradient = _adjoints(y, True)
         rows = []
         for xi in xs:

@@ -57,6 +57,9 @@ class Rule:
         """The names the formulas use for the inputs: ("a",), ("a", "b"); ("w", "x") for dot."""
         return ("w", "x") if self.variadic else ("a", "b")[: len(self.partials)]
 
+    def __reduce__(self) -> tuple[Callable[[str], Rule], tuple[str]]:
+        return _declared, (self.name,)  # pickled by name: the rule table holds the functions
+
     def differentiable(self, i: int) -> bool:
         """False for an input the rule does not differentiate (the exponent of ``x ** 2``)."""
         return self.partials[i % len(self.partials) if self.variadic else i] is not None
@@ -66,6 +69,13 @@ RULES: dict[str, Rule] = {}
 """Every rule by name, in the order declared. The tests loop over this table."""
 
 _listeners: list[Callable[[Rule], None]] = []  # the engine adds methods to Value from here
+
+
+def _declared(name: str) -> Rule:
+    try:
+        return RULES[name]
+    except KeyError:
+        raise ValueError(f"no rule named {name!r}: declare it before loading a graph that uses it")
 
 
 def rule(

@@ -230,3 +230,28 @@ def test_forward_sweep_walks_a_trajectory_once(monkeypatch: pytest.MonkeyPatch) 
         h = math.sin(h) + 0.3
         expected.append(dh)
     assert [row[0] for row in column] == pytest.approx(expected, rel=1e-12)
+
+
+def test_nested_transforms_give_floats_outside_and_values_inside() -> None:
+    assert mg.grad(mg.grad(lambda x: x**3))(2.0) == 12.0
+    assert mg.grad(lambda w: mg.grad(lambda x: w * x)(1.0))(2.0) == 1.0  # captured outer w
+    third = mg.grad(lambda x: mg.grad(lambda y: mg.grad(lambda z: x * y * z * z)(y))(x))(2.0)
+    assert third == 16.0  # d/dx of 4x^2
+    assert mg.jacobian(mg.grad(lambda x, y: x * x * y))(2.0, 3.0) == [[6.0, 4.0]]
+    w = Value(3.0)
+    w.grad = 5.0
+    assert mg.jacobian(lambda x: [w * x])(2.0) == [[3.0]]  # a user's Value is a constant here
+    assert w.grad == 5.0  # and transforms leave every grad alone
+
+
+def test_graphs_pickle_and_deepcopy() -> None:
+    import copy
+    import pickle
+
+    v = Value(2.0, label="v")
+    y = mg.log(v) * v
+    for clone in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y)):
+        clone.backward()
+        (leaf,) = [p for p in clone.parents if p.label == "v"]
+        assert leaf.grad == pytest.approx(math.log(2) + 1)
+    assert v.grad == 0.0  # the original graph is untouched
