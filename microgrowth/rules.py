@@ -75,7 +75,9 @@ def _declared(name: str) -> Rule:
     try:
         return RULES[name]
     except KeyError:
-        raise ValueError(f"no rule named {name!r}: declare it before loading a graph that uses it")
+        raise ValueError(
+            f"no rule {name!r}: declare it before loading a graph that uses it"
+        ) from None
 
 
 def rule(
