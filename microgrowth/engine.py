@@ -504,7 +504,9 @@ def reverse_sweep(
         if not is_grad_enabled():
             raise RuntimeError("backward(create_graph=True) inside no_grad(): nothing to build")
         if not isinstance(seed, Value):
-            seed = constant(seed, None)  # a number: the adjoints it scales are Values or numbers
+            # a number: the adjoints it scales are Values or numbers (checked here, so that a
+            # NaN seed is named as the seed, not as some constant)
+            seed = constant(_as_number(seed, "backward(grad)"), None)
     elif isinstance(seed, Value):
         raise TypeError(
             f"backward(grad): the seed must be a plain number such as 1.0, got a Value "
@@ -572,7 +574,7 @@ def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) 
             record.append((node, g, local))
         if reached is not None:
             for i, (parent, d, x) in enumerate(zip(parents, local, saved)):
-                if parent.data is not x:
+                if parent.data is not x and parent.data != x:  # see the two-parent case
                     raise _changed_error(node, parent, saved)
                 if parent.is_constant or not rule.differentiable(i):
                     continue
@@ -584,13 +586,17 @@ def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) 
                     reached.add(parent)
         elif len(parents) == 2:  # most nodes: the loop below, written out for speed
             a, b = parents
-            if a.data is not saved[0] or b.data is not saved[1]:
-                raise _changed_error(node, a if a.data is not saved[0] else b, saved)
+            # Changed .data? The same float object means unchanged (fast); a different object
+            # with an equal value is unchanged too (a pickled or copied graph, x.data = 1.0 again).
+            if (a.data is not saved[0] or b.data is not saved[1]) and (
+                a.data != saved[0] or b.data != saved[1]
+            ):
+                raise _changed_error(node, a if a.data != saved[0] else b, saved)
             a._adj += local[0] * g
             b._adj += local[1] * g
         else:
             for parent, d, x in zip(parents, local, saved):
-                if parent.data is not x:
+                if parent.data is not x and parent.data != x:
                     raise _changed_error(node, parent, saved)
                 parent._adj += d * g
     return total
@@ -934,6 +940,8 @@ def _as_number(x: object, where: str) -> float:
 def _domain_error(rule: Rule, inputs: tuple[float, ...], error: Exception) -> Exception:
     shown = ", ".join(repr(float(x)) for x in inputs[:6]) + (", ..." if len(inputs) > 6 else "")
     why = rule.domain_text or "the result must be a finite number"
+    if isinstance(error, OverflowError) and rule.name != "exp":  # exp's text is about overflow
+        why = "the result is too large for a float (beyond about ±1.8e308)"  # not a domain error
     kind: type[Exception] = ValueError
     if isinstance(error, (OverflowError, ZeroDivisionError)):
         kind = type(error)

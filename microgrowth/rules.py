@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,6 +58,11 @@ class Rule:
         """The names the formulas use for the inputs: ("a",), ("a", "b"); ("w", "x") for dot."""
         return ("w", "x") if self.variadic else ("a", "b")[: len(self.partials)]
 
+    def __reduce__(self) -> tuple[Callable[[str], Rule], tuple[str]]:
+        """A rule pickles by name (its partials are compiled functions that do not pickle):
+        graphs pickle, and unpickling finds the one rule of the table under that name."""
+        return _rule_named, (self.name,)
+
     def differentiable(self, i: int) -> bool:
         """False for an input the rule does not differentiate (the exponent of ``x ** 2``)."""
         return self.partials[i % len(self.partials) if self.variadic else i] is not None
@@ -64,6 +70,17 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 """Every rule by name, in the order declared. The tests loop over this table."""
+
+
+def _rule_named(name: str) -> Rule:
+    try:
+        return RULES[name]
+    except KeyError:
+        raise pickle.UnpicklingError(
+            f"the pickled graph uses the rule {name!r}, which is not declared in this process; "
+            "declare it (rules.rule(...)) before unpickling"
+        ) from None
+
 
 _listeners: list[Callable[[Rule], None]] = []  # the engine adds methods to Value from here
 

@@ -230,3 +230,32 @@ def test_forward_sweep_walks_a_trajectory_once(monkeypatch: pytest.MonkeyPatch) 
         h = math.sin(h) + 0.3
         expected.append(dh)
     assert [row[0] for row in column] == pytest.approx(expected, rel=1e-12)
+
+
+# --- issue 11: nested transforms, and transforms that leave grads alone ------------------------
+
+
+def test_nested_grad_rows_of_issue_11() -> None:
+    assert grad(grad(lambda x: x**3))(2.0) == pytest.approx(12.0, rel=1e-15)  # was 0.0
+    assert grad(grad(mg.sin))(1.0) == pytest.approx(-math.sin(1.0), rel=1e-15)  # was 0.0
+    # grad of a function that calls grad: d/dx (cos(x) * x) = cos 1 - sin 1 (was cos 1)
+    assert grad(lambda x: grad(mg.sin)(x) * x)(1.0) == pytest.approx(
+        math.cos(1.0) - math.sin(1.0), rel=1e-14
+    )
+    assert grad(grad(grad(lambda x: x**4)))(2.0) == pytest.approx(48.0, rel=1e-15)
+    assert jacobian(grad(lambda x, y: x * x * y, argnums=(0, 1)))(3.0, 2.0) == [
+        [4.0, 6.0],
+        [6.0, 0.0],
+    ]
+
+
+def test_a_transform_leaves_existing_grads_alone() -> None:
+    w = Value(1.0)
+    w.grad = 5.0
+    (row,) = jacobian(lambda x: [w * x])(2.0)  # was: w.grad became 2
+    assert w.grad == 5.0
+    (entry,) = row  # w was made outside: the entry stays a Value, differentiable by w
+    assert isinstance(entry, Value) and entry.data == 1.0
+    assert grad(lambda x: w * x * x)(3.0).data == 6.0
+    assert value_and_grad(lambda x: mg.exp(x))(0.0) == (1.0, 1.0)
+    assert w.grad == 5.0
