@@ -923,7 +923,9 @@ def _as_number(x: object, where: str) -> float:
     if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
         y = float(x)  # bools too: True is 1, as in Python and PyTorch
     elif isinstance(x, Value):
-        raise TypeError(f"{where}: expected a plain number, got a Value; use its .data")
+        raise TypeError(
+            f"{where}: expected a plain number, got a Value (data={x.data!r}); use its .data"
+        )
     else:
         raise TypeError(
             f"{where}: expected a number or a Value, got {type(x).__name__} {x!r}; "

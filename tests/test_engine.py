@@ -368,6 +368,8 @@ def test_a_value_seed_says_what_to_do() -> None:
     message = str(error.value)
     assert "got a Value (data=2.0)" in message and "seed.data" in message
     assert "create_graph=True" in message
+    with pytest.raises(TypeError, match=r"expected a plain number, got a Value \(data=2.0\)"):
+        Value(Value(2.0))  # type: ignore[arg-type]
 
 
 def test_relu_of_log_of_a_tiny_number_has_gradient_zero_not_nan() -> None:

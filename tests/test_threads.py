@@ -107,3 +107,35 @@ def test_concurrent_backward_on_shared_parameters_adds_up_exactly(run: int) -> N
     finally:
         sys.setswitchinterval(old)
     assert [p.grad for p in ps] == [800.0] * 50  # 4 threads x 100 passes x 2
+
+
+@pytest.mark.parametrize("run", range(20))
+def test_backward_and_transforms_on_shared_parameters_do_not_mix_adjoints(run: int) -> None:
+    """Two threads call backward(), two differentiate functions of the same parameters (their
+    sweeps add up adjoints in the same nodes). Each sweep must see only its own adjoints: without
+    the engine's lock this fails in nearly every run (checked by removing it), even where the
+    test above, with backward() alone, happens to add up on CPython."""
+    ps = [Value(0.1 * i) for i in range(50)]
+    ones = [1.0] * 50
+    start = threading.Barrier(4)
+    seen: list[float] = []
+
+    def train() -> None:
+        start.wait()
+        for _ in range(100):
+            (mg.dot(ps, ones) * 2).backward()
+
+    def differentiate() -> None:
+        start.wait()
+        for _ in range(100):
+            (entry,) = mg.jacobian(lambda s: [mg.dot(ps, ones) * s])(2.0)[0]
+            seen.append(entry.data)  # d/ds (s * sum(ps)) = sum(ps); a Value: ps are captured
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        _run(train, train, differentiate, differentiate)
+    finally:
+        sys.setswitchinterval(old)
+    assert [p.grad for p in ps] == [400.0] * 50  # 2 threads x 100 passes x 2
+    assert seen == [sum(p.data for p in ps)] * 200
