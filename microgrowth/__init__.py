@@ -8,9 +8,9 @@
 (11.6521, 5.5, 1.7163)
 
 Modules: engine (Value, backward, the reverse sweep), rules (the derivative-rule table) and
-formula (its formulas), ops (the rules as functions: exp, log, sin, ...), functional (grad,
-jacobian, hessian, ...), trace (the adjoint table), viz (graphs), expression and cli (the command
-line), nn, losses, optim, data, train (the tiny MLP).
+formula (its formulas), ops (the rules as functions: exp, log, sin, ...), functional (grad, vjp,
+jacobian, hessian, ...), trace (the adjoint table), viz (graphs), expression and cli (the
+command line), nn, losses, optim, data, train (the tiny MLP).
 """
 
 from collections.abc import Callable as _Callable
@@ -34,6 +34,7 @@ from microgrowth.functional import (
     jacobian,
     jvp,
     value_and_grad,
+    vjp,
 )
 from microgrowth.rules import RULES, Rule
 from microgrowth.trace import TangentTrace, Trace, tangent_trace, trace
@@ -81,6 +82,7 @@ __all__ = [
     "topological_order",
     "trace",
     "value_and_grad",
+    "vjp",
 ]
 __version__ = "0.1.0"
 globals().update(ops.FUNCTIONS)  # the rules declared so far; __getattr__ finds later ones

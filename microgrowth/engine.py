@@ -503,7 +503,9 @@ def reverse_sweep(
         if not is_grad_enabled():
             raise RuntimeError("backward(create_graph=True) inside no_grad(): nothing to build")
         if not isinstance(seed, Value):
-            seed = constant(seed, None)  # a number: the adjoints it scales are Values or numbers
+            # a number: the adjoints it scales are Values or numbers (checked here, so that a
+            # NaN seed is named as the seed, not as some constant)
+            seed = constant(_as_number(seed, "backward(grad)"), None)
         reached = {root}
     elif type(seed) is not float or not _isfinite(seed):
         seed = _seed(seed)
@@ -926,7 +928,9 @@ def _as_number(x: object, where: str) -> float:
     if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
         y = float(x)  # bools too: True is 1, as in Python and PyTorch
     elif isinstance(x, Value):
-        raise TypeError(f"{where}: expected a plain number, got a Value; use its .data")
+        raise TypeError(
+            f"{where}: expected a plain number, got a Value (data={x.data!r}); use its .data"
+        )
     else:
         raise TypeError(
             f"{where}: expected a number or a Value, got {type(x).__name__} {x!r}; "
@@ -943,6 +947,8 @@ def _as_number(x: object, where: str) -> float:
 def _domain_error(rule: Rule, inputs: tuple[float, ...], error: Exception) -> Exception:
     shown = ", ".join(repr(float(x)) for x in inputs[:6]) + (", ..." if len(inputs) > 6 else "")
     why = rule.domain_text or "the result must be a finite number"
+    if isinstance(error, OverflowError) and rule.name != "exp":  # exp's text is about overflow
+        why = "the result is too large for a float (beyond about ±1.8e308)"  # not a domain error
     kind: type[Exception] = ValueError
     if isinstance(error, (OverflowError, ZeroDivisionError)):
         kind = type(error)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import operator
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,7 +59,9 @@ class Rule:
         return ("w", "x") if self.variadic else ("a", "b")[: len(self.partials)]
 
     def __reduce__(self) -> tuple[Callable[[str], Rule], tuple[str]]:
-        return _declared, (self.name,)  # pickled by name: the rule table holds the functions
+        """A rule pickles by name (its partials are compiled functions that do not pickle):
+        graphs pickle, and unpickling finds the one rule of the table under that name."""
+        return _rule_named, (self.name,)
 
     def differentiable(self, i: int) -> bool:
         """False for an input the rule does not differentiate (the exponent of ``x ** 2``)."""
@@ -68,16 +71,18 @@ class Rule:
 RULES: dict[str, Rule] = {}
 """Every rule by name, in the order declared. The tests loop over this table."""
 
-_listeners: list[Callable[[Rule], None]] = []  # the engine adds methods to Value from here
 
-
-def _declared(name: str) -> Rule:
+def _rule_named(name: str) -> Rule:
     try:
         return RULES[name]
     except KeyError:
-        raise ValueError(
-            f"no rule {name!r}: declare it before loading a graph that uses it"
+        raise pickle.UnpicklingError(
+            f"the pickled graph uses the rule {name!r}, which is not declared in this process; "
+            "declare it (rules.rule(...)) before unpickling"
         ) from None
+
+
+_listeners: list[Callable[[Rule], None]] = []  # the engine adds methods to Value from here
 
 
 def rule(

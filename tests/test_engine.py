@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
+import pickle
 from collections.abc import Callable
 
 import pytest
@@ -341,3 +343,122 @@ def test_reference_backward_gives_the_same_grads_as_backward(
     mg.engine.reference_backward(build(plain))
     for a, b in zip(fast, plain, strict=True):
         assert a.grad == b.grad  # the same sums in the same order
+
+
+# --- issue 11: every derivative right or a clear error -----------------------------------------
+
+
+def test_math_sin_of_a_value_is_refused_naming_mg_sin_and_data() -> None:
+    # math.sin(x) used to turn x into a float silently: grad(x * math.sin(x)) was sin 1, not
+    # sin 1 + cos 1.
+    with pytest.raises(TypeError, match=r"math\.sin.*mg\.sin\(x\) or x\.sin\(\).*x\.data"):
+        mg.grad(lambda x: x * math.sin(x))(1.0)
+    assert mg.grad(lambda x: x * mg.sin(x))(1.0) == pytest.approx(math.sin(1) + math.cos(1))
+
+
+def test_bool_and_comparisons_look_at_data_and_equality_is_identity() -> None:
+    assert bool(Value(0.0)) is False and bool(Value(-0.0)) is False and bool(Value(2.0)) is True
+    x = Value(1.5)
+    assert (x > 0, x < 0, x >= 1.5, x <= Value(1.0)) == (True, False, True, False)
+    assert x != Value(1.5) and x == x  # identity, so graphs can keep nodes in dicts and sets
+
+
+def test_a_non_finite_seed_is_refused_and_grads_stay() -> None:
+    x = Value(2.0)
+    y = x * 3
+    for seed in (math.nan, math.inf):
+        with pytest.raises(ValueError, match=r"backward\(grad\): got (nan|inf)"):
+            y.backward(seed)
+        with pytest.raises(ValueError, match=r"backward\(grad\): got (nan|inf)"):
+            y.backward(seed, create_graph=True)
+    assert x.grad == 0.0 and y.grad == 0.0
+
+
+def test_a_value_seed_says_what_to_do() -> None:
+    y = Value(2.0) * 3
+    with pytest.raises(TypeError) as error:
+        y.backward(Value(2))  # type: ignore[call-overload]
+    message = str(error.value)
+    assert "got a Value (data=2.0)" in message and "seed.data" in message
+    assert "create_graph=True" in message
+    with pytest.raises(TypeError, match=r"expected a plain number, got a Value \(data=2.0\)"):
+        Value(Value(2.0))  # type: ignore[arg-type]
+
+
+def test_relu_of_log_of_a_tiny_number_has_gradient_zero_not_nan() -> None:
+    x = Value(1e-310)  # log'(x) = 1e310 is inf as a float; relu' = 0 there, and 0 * inf is nan
+    x.log().relu().backward()
+    assert x.grad == 0.0
+    assert mg.grad(lambda v: v.log().relu())(1e-310) == 0.0
+
+
+def test_powers_at_zero_follow_the_limits() -> None:
+    x = Value(0.0)
+    (x**0).backward()  # d/dx x**0 = 0 (was a ZeroDivisionError from 0 * 0 ** -1)
+    assert x.grad == 0.0
+    assert mg.hessian(lambda v: v**1)(0.0) == [[0.0]]
+    assert mg.grad(lambda v: v**1)(0.0) == 1.0
+    b = Value(0.5)
+    y = 0**b  # the base is a constant: only d/db is needed, and its limit at a = 0 is 0
+    assert y.data == 0.0
+    y.backward()
+    assert b.grad == 0.0
+    base = Value(0.0)
+    z = base ** Value(0.5)  # now d/da = 0.5 / sqrt(0) is needed, and infinite: an error
+    with pytest.raises(ZeroDivisionError, match=r"pow\(0.0, 0.5\): the local partial d/da"):
+        z.backward()
+    assert base.grad == 0.0
+
+
+def test_data_changed_after_building_is_the_same_clear_error_in_both_sweeps() -> None:
+    x = Value(1.0, label="x")
+    y = x * x
+    x.data = -1.0  # used to give 1.0 from backward() and -1.0 from create_graph=True
+    messages = []
+    for create_graph in (False, True):
+        with pytest.raises(RuntimeError) as error:
+            y.backward(create_graph=create_graph)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+    assert "input 0 'x' of mul(...) was 1.0" in messages[0] and "now -1.0" in messages[0]
+    assert x.grad == 0.0
+    x.data = 1.0  # put back, even as another float object: the graph matches again
+    y.backward()
+    assert x.grad == 2.0
+
+
+def test_overflow_is_not_called_a_zero_divisor() -> None:
+    with pytest.raises(OverflowError) as error:
+        Value(1e308) / 1e-10
+    message = str(error.value)
+    assert "div(1e+308, 1e-10)" in message and "too large for a float" in message
+    assert "zero" not in message
+    with pytest.raises(OverflowError, match=r"mul\(1e\+200, 1e\+200\): the result is too large"):
+        Value(1e200) * Value(1e200)
+    with pytest.raises(ZeroDivisionError, match=r"div\(1.0, 0.0\): the divisor must not be zero"):
+        Value(1.0) / 0.0
+
+
+def test_a_graph_pickles_and_the_copy_backpropagates() -> None:
+    x = Value(2.0, label="x")
+    y = (x * 3).sin() + x**2 + mg.dot([x], [0.5])
+    twin = pickle.loads(pickle.dumps(y))  # the rules were compiled lambdas and did not pickle
+    twin_x = topological_order(twin)[0]
+    assert twin_x.label == "x" and twin_x is not x and twin.data == y.data
+    assert twin.parents[0].parents[0].rule is RULES["sin"]  # the one rule of the table
+    twin.backward()  # was "input 0 of sin(...) was 6.0 ... and is now 6.0": a new float object
+    assert twin_x.grad == pytest.approx(3 * math.cos(6.0) + 4.0 + 0.5)
+    assert x.grad == 0.0
+
+
+def test_deepcopy_of_a_chain_of_100000_nodes() -> None:
+    x = Value(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    twin = copy.deepcopy(y)
+    twin.backward()
+    order = topological_order(twin)
+    assert len(order) == 100_001 + 1  # the nodes and the one shared constant 1.00001
+    assert order[0] is not x and x.grad == 0.0
+    assert order[0].grad == pytest.approx(1.00001**100_000, rel=1e-9)

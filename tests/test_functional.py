@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -255,3 +256,192 @@ def test_graphs_pickle_and_deepcopy() -> None:
         (leaf,) = [p for p in clone.parents if p.label == "v"]
         assert leaf.grad == pytest.approx(math.log(2) + 1)
     assert v.grad == 0.0  # the original graph is untouched
+
+
+# --- issue 11: nested transforms, and transforms that leave grads alone ------------------------
+
+
+def test_nested_grad_rows_of_issue_11() -> None:
+    assert grad(grad(lambda x: x**3))(2.0) == pytest.approx(12.0, rel=1e-15)  # was 0.0
+    assert grad(grad(mg.sin))(1.0) == pytest.approx(-math.sin(1.0), rel=1e-15)  # was 0.0
+    # grad of a function that calls grad: d/dx (cos(x) * x) = cos 1 - sin 1 (was cos 1)
+    assert grad(lambda x: grad(mg.sin)(x) * x)(1.0) == pytest.approx(
+        math.cos(1.0) - math.sin(1.0), rel=1e-14
+    )
+    assert grad(grad(grad(lambda x: x**4)))(2.0) == pytest.approx(48.0, rel=1e-15)
+    assert jacobian(grad(lambda x, y: x * x * y, argnums=(0, 1)))(3.0, 2.0) == [
+        [4.0, 6.0],
+        [6.0, 0.0],
+    ]
+
+
+def test_a_transform_leaves_existing_grads_alone() -> None:
+    w = Value(1.0)
+    w.grad = 5.0
+    (row,) = jacobian(lambda x: [w * x])(2.0)  # was: w.grad became 2
+    assert w.grad == 5.0
+    assert row == [1.0]  # w is the user's own Value, not a transform's: a constant here
+    assert grad(lambda x: w * x * x)(3.0) == 6.0
+    assert value_and_grad(lambda x: mg.exp(x))(0.0) == (1.0, 1.0)
+    assert w.grad == 5.0
+
+
+# --- JAX conveniences: argnums, vjp, has_aux, lists/tuples/dicts of numbers ----------------------
+
+
+class approx_rows:
+    """A matrix (list of rows) equal to ``rows`` within 1e-12 relative: pytest.approx is flat."""
+
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.rows = rows
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, list)
+            and [len(r) for r in other] == [len(r) for r in self.rows]
+            and all(r == pytest.approx(w, rel=1e-12, abs=1e-15) for r, w in zip(other, self.rows))
+        )
+
+    def __repr__(self) -> str:
+        return f"approx_rows({self.rows!r})"
+
+
+def g3(x: Value, y: Value, z: Value) -> Value:
+    return x * y * y + mg.sin(z) * x
+
+
+def test_argnums_of_jacobian_jacfwd_and_hessian() -> None:
+    x, y, z = 2.0, 3.0, 0.5
+    full = [[y * y + math.sin(z), 2 * x * y, math.cos(z) * x]]
+    for jac in (jacobian, jacfwd):
+        assert jac(g3)(x, y, z) == approx_rows(full)  # None, the default: every argument
+        assert jac(g3, argnums=None)(x, y, z) == jac(g3)(x, y, z)
+        assert jac(g3, argnums=0)(x, y, z) == approx_rows([[full[0][0]]])  # JAX's default
+        assert jac(g3, argnums=(2, 0))(x, y, z) == approx_rows([[full[0][2], full[0][0]]])
+        assert jac(g3, argnums=-1)(x, y, z) == approx_rows([[full[0][2]]])
+    h = mg.hessian(g3)(x, y, z)
+    assert h == approx_rows(
+        [[0.0, 2 * y, math.cos(z)], [2 * y, 2 * x, 0.0], [math.cos(z), 0.0, -math.sin(z) * x]]
+    )
+    assert mg.hessian(g3, argnums=1)(x, y, z) == approx_rows([[2 * x]])
+    assert mg.hessian(g3, argnums=(0, 2))(x, y, z) == approx_rows(
+        [[0.0, math.cos(z)], [math.cos(z), -math.sin(z) * x]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("argnums", "error", "message"),
+    [
+        (3, IndexError, r"jacobian: argnums=3, but the function got 3 argument"),
+        ((0, -4), IndexError, r"argnums=\(0, -4\)"),
+        ("0", TypeError, r"argnums='0'; give an int or a tuple of ints"),
+        ((), TypeError, r"argnums=\(\)"),
+        (True, TypeError, r"argnums=True"),
+    ],
+)
+def test_bad_argnums_are_named(argnums: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        jacobian(g3, argnums=argnums)(1.0, 2.0, 3.0)  # type: ignore[arg-type]
+
+
+def test_vjp_of_one_and_several_outputs() -> None:
+    out, vjp_fn = mg.vjp(g3, 2.0, 3.0, 0.5)
+    assert out == pytest.approx(2 * 9 + math.sin(0.5) * 2)
+    full = jacobian(g3)(2.0, 3.0, 0.5)[0]
+    assert vjp_fn(1.0) == pytest.approx(tuple(full))
+    assert vjp_fn(-2.0) == pytest.approx(tuple(-2 * d for d in full))  # called again, same graph
+
+    out3, vjp3 = mg.vjp(three, 1.0, 2.0)
+    assert out3 == pytest.approx([2.0, math.sin(1.0), 5.0])
+    J = jacobian(three)(1.0, 2.0)
+    ct = [0.5, -1.0, 2.0]
+    assert vjp3(ct) == pytest.approx(
+        tuple(sum(c * row[i] for c, row in zip(ct, J)) for i in (0, 1))
+    )
+    (single,) = mg.vjp(mg.exp, 0.0)[1](3.0)  # a tuple even for one primal, as in JAX
+    assert single == 3.0
+
+
+def test_vjp_checks_the_cotangent() -> None:
+    _, vjp3 = mg.vjp(three, 1.0, 2.0)
+    with pytest.raises(ValueError, match=r"vjp_fn: the cotangent \[1.0\] does not have the shape"):
+        vjp3([1.0])
+    with pytest.raises(TypeError, match=r"vjp_fn: the cotangent\[1\] is str 'a'"):
+        vjp3([1.0, "a", 2.0])
+    _, vjp1 = mg.vjp(mg.sin, 1.0)
+    with pytest.raises(ValueError, match=r"vjp_fn: the cotangent: got nan"):
+        vjp1(math.nan)
+
+
+def test_vjp_nests_inside_grad() -> None:
+    # d/dx of (vjp of sin at x with cotangent x) = d/dx (x cos x) = cos x - x sin x
+    def f(x: Value) -> Value:
+        result: Value = mg.vjp(mg.sin, x)[1](x)[0]
+        return result
+
+    assert grad(f)(0.7) == pytest.approx(math.cos(0.7) - 0.7 * math.sin(0.7), rel=1e-14)
+
+
+def test_has_aux_on_grad_and_value_and_grad() -> None:
+    def loss(w: Value) -> tuple[Value, dict[str, object]]:
+        y = w * w
+        return y, {"y": y, "note": "squared"}
+
+    g, aux = grad(loss, has_aux=True)(3.0)
+    assert g == 6.0 and aux == {"y": 9.0, "note": "squared"}  # Values come back as numbers
+    (value, aux2), g2 = value_and_grad(loss, has_aux=True)(3.0)
+    assert (value, aux2, g2) == (9.0, {"y": 9.0, "note": "squared"}, 6.0)
+    with pytest.raises(TypeError, match=r"has_aux=True\): the function must return a pair"):
+        grad(lambda w: w * w, has_aux=True)(3.0)
+    # nested: the inner aux is a Value the outer grad can use
+    outer = grad(lambda x: grad(lambda w: (w * w * x, w * x), has_aux=True)(x)[1] * 1.0)(2.0)
+    assert outer == 4.0  # d/dx (w x) at w = x: 2x
+
+
+def test_arguments_that_are_lists_tuples_and_dicts() -> None:
+    def loss(params: dict[str, Any], xs: tuple[Value, Value]) -> Value:
+        b: Value = params["b"]
+        return mg.dot(params["w"], list(xs)) + b * b
+
+    params = {"w": [1.0, 2.0], "b": 0.5}
+    xs = (3.0, -1.0)
+    g = grad(loss)(params, xs)
+    assert g == {"w": [3.0, -1.0], "b": 1.0}  # the shape of the argument
+    gp, gx = grad(loss, argnums=(0, 1))(params, xs)
+    assert gp == g and gx == (1.0, 2.0)
+    value, _ = value_and_grad(loss)(params, xs)
+    assert value == 1.0 * 3.0 + 2.0 * -1.0 + 0.25
+    assert jacobian(loss, argnums=0)(params, xs) == [[3.0, -1.0, 1.0]]  # columns: flatten order
+    assert jacfwd(loss)(params, xs) == [[3.0, -1.0, 1.0, 1.0, 2.0]]
+    assert mg.hessian(loss, argnums=0)(params, xs) == [[0.0] * 3, [0.0] * 3, [0.0, 0.0, 2.0]]
+    out, vjp_fn = mg.vjp(lambda p: [p[0] * p[1], {"s": p[0] + p[1]}], [2.0, 5.0])
+    assert out == [10.0, {"s": 7.0}]
+    assert vjp_fn([1.0, {"s": 1.0}]) == ([6.0, 3.0],)
+    assert jvp(lambda p: {"y": p["a"] * 3}, ({"a": 2.0},), ({"a": 1.0},)) == (
+        {"y": 6.0},
+        {"y": 3.0},
+    )
+    # nested transforms with structured arguments
+    hess_diag = grad(lambda ws: grad(lambda v: v[0] ** 3 + v[1] ** 2)(ws)[0])([1.0, 2.0])
+    assert hess_diag == [6.0, 0.0]
+
+
+def test_flatten_and_unflatten_round_trip() -> None:
+    tree = {"a": [1.0, (2.0, 3)], "b": {"c": True}, "d": []}
+    leaves, shape = mg.functional.flatten(tree)
+    assert leaves == [1.0, 2.0, 3, True]
+    assert mg.functional.unflatten(shape, leaves) == tree
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((["a", 1.0],), r"grad: argument 0\[0\] is str 'a'"),
+        (({"w": None},), r"grad: argument 0\['w'\] is NoneType None"),
+        (({1.0, 2.0},), r"grad: argument 0 is set"),
+        (([1.0, math.nan],), r"grad: argument 0: got nan"),
+    ],
+)
+def test_bad_structured_arguments_are_named(args: tuple[object, ...], message: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=message):
+        grad(lambda p: p[0])(*args)
