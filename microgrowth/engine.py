@@ -598,13 +598,14 @@ def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) 
                     reached.add(parent)
         elif len(parents) == 2:  # most nodes: the loop below, written out for speed
             a, b = parents
-            if a.data != saved[0] or b.data != saved[1]:
-                raise _changed_error(node, a if a.data != saved[0] else b, saved)
+            x0, x1 = saved[0], saved[1]  # a constant saved itself: no .data to look up
+            if (a is not x0 and a.data != x0) or (b is not x1 and b.data != x1):
+                raise _changed_error(node, a if a.data != x0 else b, saved)
             a.grad += local[0] * g
             b.grad += local[1] * g
         else:
             for parent, d, x in zip(parents, local, saved):
-                if parent.data != x:
+                if parent is not x and parent.data != x:
                     raise _changed_error(node, parent, saved)
                 parent.grad += d * g
     return total
