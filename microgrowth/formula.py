@@ -140,11 +140,37 @@ def render(
     to what they stand for. With ``factor=True`` a sum or a negative number is put in
     parentheses, ready to be written after ``*``.
     """
+    lone = _lone(source)
+    if lone is not None:  # most partials are one name or number ("b", "x[i]", "1"): no tree work
+        if lone[0] not in names and not isinstance(lone[1], float):
+            raise KeyError(f"formula: no value for {lone[0]!r}")
+        value = lone[1] if isinstance(lone[1], float) else names[lone[0]]
+        if not isinstance(value, float):
+            return value
+        if style not in ("text", "latex", "code"):
+            raise ValueError(f"style={style!r}: use 'text', 'latex' or 'code'")
+        text = number(value)
+        if factor and value < 0:
+            return f"\\left({text}\\right)" if style == "latex" else f"({text})"
+        return text
     tree = _fold(_substitute(parse(source), names))
     out = _Printer(style, number).show(tree, 0)
     if factor and _needs_parentheses(tree):
         return f"\\left({out}\\right)" if style == "latex" else f"({out})"
     return out
+
+
+@cache
+def _lone(source: str) -> tuple[str, Name | None] | None:
+    """(name, None) for a formula that is one variable, ("", number) for one number, else None."""
+    tree = parse(source)
+    if isinstance(tree, ast.Name):
+        return tree.id, None
+    if isinstance(tree, ast.Subscript):
+        return ast.unparse(tree), None
+    if isinstance(tree, ast.Constant) and isinstance(tree.value, (int, float)):
+        return "", float(tree.value)
+    return None
 
 
 def _needs_parentheses(tree: ast.expr) -> bool:

@@ -17,6 +17,7 @@ import html
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -309,11 +310,11 @@ class Trace:
                 rows.append((bar, (seed, f"\\bar{{{out_tex}}} = 1"), num(1.0)))
                 continue
             many = len(row.contributions) > 1
-            sources = [c.source for c in row.contributions]
+            sources = Counter(c.source for c in row.contributions)
             for c in row.contributions:
                 src = _bar(c.source)
                 where = (f" (from {c.source[0]}", f" \\text{{ (from }} {c.source[1]}")
-                if sources.count(c.source) > 1:  # x * x: say which argument the edge is
+                if sources[c.source] > 1:  # x * x: say which argument the edge is
                     where = (f"{where[0]}, argument {c.arg + 1}",
                              f"{where[1]}\\text{{, argument {c.arg + 1}}}")  # fmt: skip
                 who = (bar[0] + where[0] + ")", bar[1] + where[1] + "\\text{)}") if many else bar
