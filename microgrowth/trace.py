@@ -18,7 +18,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from microgrowth import formula
@@ -198,6 +198,7 @@ class Trace:
 
     def __init__(self, root: Value, digits: int = 4) -> None:
         self.digits = digits
+        self._templates: dict[tuple[str, str, bool, tuple[str, ...]], str] = {}
         self.order = table_order(root)
         self.names = names(self.order)
         self.inputs = [n for n in self.order if not n.parents and not n.is_constant]
@@ -269,7 +270,7 @@ class Trace:
             names["y"] = me
             source = rule.text if i is None else rule.partials[i]
             assert source is not None
-            return formula.render(source, names, style=style, number=num, factor=i is not None)
+            return self._render(source, names, style, num, i is not None)
         n = len(parents) // 2  # dot: w[0..n-1] then x[0..n-1]
         terms = []
         shown = range(n) if i is not None or n <= SHOWN_TERMS else [0, 1, 2, n - 1]
@@ -277,8 +278,30 @@ class Trace:
             names = {"w[i]": name(parents[k]), "x[i]": name(parents[n + k]), "y": me}
             source = rule.text if i is None else rule.partials[i // n]
             assert source is not None
-            terms.append(formula.render(source, names, style=style, number=num))
+            terms.append(self._render(source, names, style, num, False))
         return _sum(terms, n, style)
+
+    def _render(
+        self,
+        source: str,
+        names: dict[str, formula.Name],
+        style: str,
+        num: Callable[[float], str],
+        factor: bool,
+    ) -> str:
+        """`formula.render`, once per formula and style where every input is a name: later
+        nodes of the same operation fill the names into the text kept from the first one."""
+        if any(isinstance(v, float) for v in names.values()):  # a constant is worked out
+            return formula.render(source, names, style=style, number=num, factor=factor)
+        key = (source, style, factor, tuple(names))
+        template = self._templates.get(key)
+        if template is None:
+            holes: dict[str, formula.Name] = {k: f"QQ{j}QQ" for j, k in enumerate(names)}
+            template = formula.render(source, holes, style=style, number=num, factor=factor)
+            self._templates[key] = template
+        for j, value in enumerate(names.values()):
+            template = template.replace(f"QQ{j}QQ", str(value))
+        return template
 
     def _latex_number(self, x: float) -> str:
         return number(x, self.digits)
@@ -483,9 +506,12 @@ def tangent_trace(y: Value, digits: int = 4, **seeds: float) -> TangentTrace:
     return TangentTrace(y, seeds, digits)
 
 
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
 def _width(text: str) -> int:
     """Columns on a terminal: a combining macron (the bar of v̄) takes none."""
-    return sum(1 for ch in text if not unicodedata.combining(ch))
+    return len(text) if text.isascii() else len(text) - len(_COMBINING.findall(text))
 
 
 def _pad(text: str, width: int) -> str:

@@ -340,3 +340,60 @@ def test_readme_lists_the_functions_the_command_line_accepts() -> None:
 def test_names_are_read_as_python_reads_them(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "trace", "ﬁ*2", "ﬁ=3")  # the ligature ﬁ is the name fi
     assert (code, err) == (0, "") and gradients(out) == {"fi": "2"}
+
+
+# --- the animation: --gif -----------------------------------------------------------------------
+
+HAVE_DOT = __import__("shutil").which("dot") is not None
+needs_dot = pytest.mark.skipif(
+    not HAVE_DOT and not os.environ.get("MICROGROWTH_REQUIRE_DOT"),
+    reason="Graphviz's dot program is not installed",
+)
+
+
+@needs_dot
+def test_trace_writes_the_animation(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from PIL import Image
+
+    gif = tmp_path / "square.gif"
+    code, out, err = run(capsys, "trace", "x*x", "x=3", "--gif", str(gif))
+    assert code == 0 and f"wrote {gif}" in err and "v̄_0 (sum)" in out
+    with Image.open(gif) as picture:
+        assert picture.n_frames == 2 + 5  # the forward values, 5 rows of the table, the gradient
+
+
+def test_gif_without_pillow_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now raises ImportError
+    gif = tmp_path / "square.gif"
+    code, out, err = run(capsys, "trace", "x*x", "x=3", "--gif", str(gif))
+    assert code == 1 and "v̄_0 (sum)" in out and not gif.exists()
+    assert err == (
+        "microgrowth: Pillow was not found: the animation of the backward pass (--gif) is made "
+        "with it; install it with 'pip install \"microgrowth[animation]\"' (or 'pip install "
+        "Pillow'), or leave out --gif\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "demo")  # the demo writes the GIF where it can: no error
+    assert code == 0 and "Pillow was not found" in err and "wrote graph" in err
+    assert not (tmp_path / "backward.gif").exists()
+
+
+def test_gif_wants_the_gif_extension(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "trace", "x*x", "x=3", "--gif", "square.png")
+    assert (code, out) == (2, "")
+    assert err == "microgrowth: --gif square.png: give the file the extension .gif\n"
+
+
+@needs_dot
+def test_demo_writes_the_graph_and_the_animation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "demo")
+    assert code == 0 and "wrote graph.svg" in err and "wrote backward.gif" in err
+    with Image.open(tmp_path / "backward.gif") as picture:
+        assert picture.n_frames == 15  # the running example: 13 rows, and the first and last
