@@ -26,7 +26,7 @@ from microgrowth.engine import Value, topological_order
 from microgrowth.expression import MAX_LENGTH, ExpressionError, parse, parse_assignments
 from microgrowth.ops import FUNCTIONS
 from microgrowth.trace import Trace, trace
-from microgrowth.viz import MAX_NODES, animate, render
+from microgrowth.viz import MAX_NODES, MERGE_ABOVE, animate, count_values, render
 
 RUNNING_EXAMPLE = ("ln(x1) + x1*x2 - sin(x2)", ["x1=2", "x2=5"])
 FORMATS: dict[str, Callable[[Trace], str]] = {
@@ -105,7 +105,12 @@ def _parsers() -> tuple[_Parser, dict[str, _Parser]]:
         p.add_argument(
             "--digits", type=digits, default=4, help=f"decimals, 0 to {MAX_DIGITS} (default 4)"
         )
-        p.add_argument("--svg", metavar="FILE", default=svg_default, help="also draw the graph")
+        p.add_argument(
+            "--svg",
+            metavar="FILE",
+            default=svg_default,
+            help=f"also draw the graph (with each edge's partial, up to {MERGE_ABOVE} values)",
+        )
         p.add_argument(
             "--gif",
             metavar="FILE",
@@ -227,14 +232,17 @@ def _write_gif(y: Value, path: str, optional: bool) -> int:
 
 
 def _write_svg(y: Value, path: str, dot_fallback: bool) -> int:
-    """Draw the graph; without Graphviz, the demo writes the DOT text instead of failing."""
+    """Draw the graph; without Graphviz, the demo writes the DOT text instead of failing.
+    Edges carry their partials and contributions in small graphs only: in larger ones the
+    labels would cover the picture."""
+    edges = count_values(y, MERGE_ABOVE) <= MERGE_ABOVE
     try:
-        written = render(y, path, show_edges=True, max_nodes=None)
+        written = render(y, path, show_edges=edges, max_nodes=None)
     except RuntimeError:  # Graphviz's dot program is missing
         print(f"microgrowth: {NO_DOT}", file=sys.stderr)
         if not dot_fallback:
             return 1
-        written = render(y, Path(path).with_suffix(".dot"), show_edges=True, max_nodes=None)
+        written = render(y, Path(path).with_suffix(".dot"), show_edges=edges, max_nodes=None)
     except (OSError, ValueError) as error:
         print(f"microgrowth: {error}", file=sys.stderr)
         return 1

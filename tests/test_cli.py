@@ -401,3 +401,15 @@ def test_demo_writes_the_graph_and_the_animation(
         assert (
             sum(1 for _ in ImageSequence.Iterator(picture)) == 15
         )  # the running example: 13 rows, and the first and last
+
+
+def test_svg_labels_edges_of_small_graphs_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    small, large = tmp_path / "small.dot", tmp_path / "large.dot"
+    assert run(capsys, "trace", "x*y", "x=2", "y=3", "--svg", str(small))[0] == 0
+    assert "∂v₁/∂v₋₁ = 3" in small.read_text()
+    big = "+".join(f"sin(x*{k})" for k in range(5))  # 15 values
+    assert run(capsys, "trace", big, "x=2", "--svg", str(large))[0] == 0
+    text = large.read_text()
+    assert "∂" not in text and "_op" not in text and "y (v₁₄)" in text
