@@ -161,6 +161,29 @@ def render(
 
 
 @cache
+def folds(source: str, numbers: tuple[str, ...]) -> bool:
+    """Whether `render` works out part of the formula when the variables ``numbers`` are
+    numbers: an operation, or the test of an ``if``, whose operands are all numbers. If not, a
+    non-negative number prints where its name would, and a rendering can be reused as a
+    template (what the adjoint table does, for speed)."""
+
+    def number(node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return True
+        name = ast.unparse(node) if isinstance(node, (ast.Name, ast.Subscript)) else None
+        return name in numbers
+
+    for node in ast.walk(parse(source)):
+        if isinstance(node, ast.IfExp) and number(node.test):
+            return True
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare)) and all(
+            number(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)
+        ):
+            return True
+    return False
+
+
+@cache
 def _lone(source: str) -> tuple[str, Name | None] | None:
     """(name, None) for a formula that is one variable, ("", number) for one number, else None."""
     tree = parse(source)

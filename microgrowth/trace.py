@@ -199,6 +199,7 @@ class Trace:
     def __init__(self, root: Value, digits: int = 4) -> None:
         self.digits = digits
         self._templates: dict[tuple[str, str, bool, tuple[str, ...]], str] = {}
+        self._cells: dict[Node, Cell] = {}
         self.order = table_order(root)
         self.names = names(self.order)
         self.inputs = [n for n in self.order if not n.parents and not n.is_constant]
@@ -226,11 +227,15 @@ class Trace:
         never share a key, whatever their labels."""
 
     def _cell(self, node: Node) -> Cell:
-        if node.is_constant:
-            text = number(node.data, self.digits)
-            return (f"({text})" if node.data < 0 else text), text
-        name = self.names[node]
-        return name, _latex_name(name)
+        cell = self._cells.get(node)
+        if cell is None:
+            if node.is_constant:
+                text = number(node.data, self.digits)
+                cell = (f"({text})" if node.data < 0 else text), text
+            else:
+                cell = self.names[node], _latex_name(self.names[node])
+            self._cells[node] = cell
+        return cell
 
     def _reverse_sweep(self, root: Value) -> tuple[list[AdjointRow], dict[Node, float]]:
         """The rows of the reverse sweep: the engine's steps, grouped by the node they reach."""
@@ -289,9 +294,15 @@ class Trace:
         num: Callable[[float], str],
         factor: bool,
     ) -> str:
-        """`formula.render`, once per formula and style where every input is a name: later
-        nodes of the same operation fill the names into the text kept from the first one."""
-        if any(isinstance(v, float) for v in names.values()):  # a constant is worked out
+        """`formula.render`, once per formula and style: later nodes of the same operation fill
+        their names (and non-negative constants) into the text kept from the first one. Where a
+        constant changes the text (it is worked out, 3 - 1 -> 2, or negative, in parentheses),
+        the formula is rendered for the node alone."""
+        floats = tuple(k for k, v in names.items() if isinstance(v, float))
+        if floats and (
+            any(v < 0 for v in names.values() if isinstance(v, float))
+            or formula.folds(source, floats)
+        ):  # the number changes the formula's text: worked out for this node alone
             return formula.render(source, names, style=style, number=num, factor=factor)
         key = (source, style, factor, tuple(names))
         template = self._templates.get(key)
@@ -300,7 +311,8 @@ class Trace:
             template = formula.render(source, holes, style=style, number=num, factor=factor)
             self._templates[key] = template
         for j, value in enumerate(names.values()):
-            template = template.replace(f"QQ{j}QQ", str(value))
+            text = num(value) if isinstance(value, float) else value
+            template = template.replace(f"QQ{j}QQ", text)
         return template
 
     def _latex_number(self, x: float) -> str:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microgrowth as mg
-from microgrowth import Value
+from microgrowth import Value, formula
 from microgrowth.trace import number, trace
 
 from .test_engine import expressions
@@ -262,3 +262,15 @@ def test_long_sums_are_shortened_and_never_pad_the_other_rows() -> None:
     definition = t.primal[1].definition[0]
     assert definition == "v_0 * 0 + v_0 * 1 + v_0 * 2 + ... + v_0 * 399"
     assert len(text) < 100 * (n + 20)  # one short line per row
+
+
+def test_formulas_reused_as_templates_print_as_rendered_one_by_one() -> None:
+    x = Value(1.5, label="x")
+    y = x**3 + x**2 + 2 * x + x * 0.5 - 3 * mg.sin(x) + (-2) * x
+    t = trace(y)
+    partials = [c.partial_formula[0] for row in t.adjoint for c in row.contributions]
+    assert "3 * v_0 ** 2" in partials and "2 * v_0 ** 1" in partials  # b - 1 worked out
+    definitions = [r.definition[0] for r in t.primal]
+    assert {"2 * v_0", "v_0 * 0.5", "(-2) * v_0", "3 * v_5"} <= set(definitions)
+    assert formula.folds("b * a ** (b - 1)", ("b",)) and not formula.folds("a * b", ("b",))
+    assert formula.folds("y * log(a) if y else 0.0", ("y",)) and not formula.folds("b", ())
