@@ -1,4 +1,5 @@
-# `make demo` and `make test` do all the set-up: a virtual environment in .venv with the package
+# `make demo` (the running example: its table, graph.svg and, with Pillow, backward.gif) and
+# `make test` do all the set-up: a virtual environment in .venv with the package
 # and its development tools, and Graphviz's dot program where it can be installed.
 PYTHON ?= python3
 VENV ?= .venv
@@ -49,4 +50,4 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis graph.svg
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis graph.svg graph.dot backward.gif

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import graphviz
 
 from microgrowth.engine import Value
-from microgrowth.trace import Trace, number
+from microgrowth.trace import Trace, number, subscripted
 from microgrowth.viz import FONT, INSTALL_HINT, MAX_NODES, draw
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def frames(y: Value, digits: int = 4) -> list[Frame]:
     values = [n for n in table.order if not n.is_constant]
     inputs = [n for n in values if n.rule is None]
     grads = {table.names[n]: 0.0 for n in values}
-    output = f"{y.label or 'y'} = {table.names[y]} = {number(y.data, digits)}"
+    output = f"{table.output_name} = {table.names[y]} = {number(y.data, digits)}"
     shown = [Frame(f"forward pass: {output}; every grad starts at 0", None, (), dict(grads))]
     pending = iter(rows)
 
@@ -133,12 +133,14 @@ def _pipe(dot: graphviz.Digraph, fmt: str, **options: int) -> bytes:
 
 def _caption_png(frame: Frame, digits: int) -> bytes:
     """The caption, and for an edge a second line with its two numbers in the edge's colour."""
-    lines = [frame.caption]
+    lines = [subscripted(frame.caption)]
     if frame.edge and frame.partial is not None and frame.contribution is not None:
         source, target = frame.edge
         lines.append(
-            f"local partial ∂{source}/∂{target} = {number(frame.partial, digits)},  "
-            f"contribution v̄{target[1:]} += {number(frame.contribution, digits)}"
+            subscripted(
+                f"local partial ∂{source}/∂{target} = {number(frame.partial, digits)},  "
+                f"contribution v̄{target[1:]} += {number(frame.contribution, digits)}"
+            )
         )
     dot = graphviz.Digraph(
         "caption", graph_attr={"margin": "0.15", "bgcolor": "white", "ranksep": "0.02"}

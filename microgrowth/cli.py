@@ -1,8 +1,8 @@
 """The command line: print an adjoint table, draw a graph.
 
 microgrowth trace "ln(x1) + x1*x2 - sin(x2)" x1=2 x2=5 [--format text|markdown|latex|html]
-                  [--digits N] [--svg FILE] [--max-nodes N]
-microgrowth demo   (the running example, its table and graph.svg)
+                  [--digits N] [--svg FILE] [--gif FILE] [--max-nodes N]
+microgrowth demo   (the running example, its table, graph.svg and backward.gif)
 microgrowth --version
 
 Options may come anywhere, and an expression may start with a minus sign (``"-x"``). Every
@@ -26,7 +26,7 @@ from microgrowth.engine import Value, topological_order
 from microgrowth.expression import MAX_LENGTH, ExpressionError, parse, parse_assignments
 from microgrowth.ops import FUNCTIONS
 from microgrowth.trace import Trace, trace
-from microgrowth.viz import MAX_NODES, render
+from microgrowth.viz import MAX_NODES, MERGE_ABOVE, animate, count_values, render
 
 RUNNING_EXAMPLE = ("ln(x1) + x1*x2 - sin(x2)", ["x1=2", "x2=5"])
 FORMATS: dict[str, Callable[[Trace], str]] = {
@@ -35,12 +35,16 @@ FORMATS: dict[str, Callable[[Trace], str]] = {
     "latex": lambda t: t.to_latex(),
     "html": lambda t: t.to_html(),
 }
-TAKES_VALUE = ("--format", "--digits", "--svg", "--max-nodes")
+TAKES_VALUE = ("--format", "--digits", "--svg", "--gif", "--max-nodes")
 MAX_DIGITS = 17  # what trace.number accepts
 NO_DOT = (
     "Graphviz's dot program was not found: install it with 'sudo apt-get install graphviz' "
     "(Debian/Ubuntu), 'brew install graphviz' (macOS) or from https://graphviz.org/download/, "
     "or write the graph's DOT text, which needs no Graphviz, with --svg FILE.dot"
+)
+NO_PILLOW = (
+    "Pillow was not found: the animation of the backward pass (--gif) is made with it; install "
+    "it with 'pip install \"microgrowth[animation]\"' (or 'pip install Pillow')"
 )
 EPILOG = f"""\
 example:
@@ -94,14 +98,25 @@ def _parsers() -> tuple[_Parser, dict[str, _Parser]]:
     demo = sub.add_parser(
         "demo", help="the running example ln(x1) + x1*x2 - sin(x2) at (2, 5)", allow_abbrev=False
     )
-    for p, svg_default in ((trace_, ""), (demo, "graph.svg")):
+    for p, svg_default, gif_default in ((trace_, "", ""), (demo, "graph.svg", "backward.gif")):
         p.set_defaults(command=p.prog.split()[-1])
         p.add_argument("--format", choices=sorted(FORMATS), default="text")
         digits = _whole_number(0, MAX_DIGITS)
         p.add_argument(
             "--digits", type=digits, default=4, help=f"decimals, 0 to {MAX_DIGITS} (default 4)"
         )
-        p.add_argument("--svg", metavar="FILE", default=svg_default, help="also draw the graph")
+        p.add_argument(
+            "--svg",
+            metavar="FILE",
+            default=svg_default,
+            help=f"also draw the graph (with each edge's partial, up to {MERGE_ABOVE} values)",
+        )
+        p.add_argument(
+            "--gif",
+            metavar="FILE",
+            default=gif_default,
+            help="also animate the backward pass, one frame per row of the table (needs Pillow)",
+        )
         nodes = f"draw graphs of up to N values (default {MAX_NODES:,})"
         p.add_argument(
             "--max-nodes", metavar="N", type=_whole_number(1), default=MAX_NODES, help=nodes
@@ -167,10 +182,13 @@ def _trace(
         y = _expression(expression, assignments)
     except ExpressionError as error:
         return _refuse(str(error))
+    if args.gif and Path(args.gif).suffix.lower() != ".gif":
+        return _refuse(f"--gif {args.gif}: give the file the extension .gif")
     if args.svg:
         fmt = Path(args.svg).suffix.lstrip(".").lower()
         if fmt not in {*graphviz.FORMATS, "dot", "gv"}:
             return _refuse(f"--svg {args.svg}: give the file an extension such as .svg or .png")
+    if args.svg or args.gif:
         size = sum(isinstance(node, Value) for node in topological_order(y))
         if size > args.max_nodes:
             return _refuse(
@@ -182,21 +200,49 @@ def _trace(
     except (ArithmeticError, ValueError) as error:  # a derivative undefined at these values
         return _refuse(f"{error}; try other values")
     print(FORMATS[args.format](table))
+    code = 0
     if args.svg:
         y.backward()  # so that the picture shows the grads of the table
-        return _write_svg(y, args.svg, dot_fallback)
+        code = _write_svg(y, args.svg, dot_fallback)
+    if args.gif:
+        code = max(code, _write_gif(y, args.gif, optional=dot_fallback))
+    return code
+
+
+def _write_gif(y: Value, path: str, optional: bool) -> int:
+    """Animate the backward pass. Without Pillow or Graphviz: one line on stderr, and for the
+    demo, which writes the GIF only where it can, no error."""
+    try:
+        import PIL  # noqa: F401  (only to know whether it is there)
+    except ImportError:
+        print(f"microgrowth: {NO_PILLOW}" + ("" if optional else ", or leave out --gif"),
+              file=sys.stderr)  # fmt: skip
+        return 0 if optional else 1
+    try:
+        written = animate(y, path, max_nodes=None)
+    except RuntimeError:  # Graphviz's dot program is missing
+        print(f"microgrowth: {path} not written: the animation needs Graphviz's dot program",
+              file=sys.stderr)  # fmt: skip
+        return 0 if optional else 1
+    except (OSError, ValueError) as error:
+        print(f"microgrowth: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {written}", file=sys.stderr)
     return 0
 
 
 def _write_svg(y: Value, path: str, dot_fallback: bool) -> int:
-    """Draw the graph; without Graphviz, the demo writes the DOT text instead of failing."""
+    """Draw the graph; without Graphviz, the demo writes the DOT text instead of failing.
+    Edges carry their partials and contributions in small graphs only: in larger ones the
+    labels would cover the picture."""
+    edges = count_values(y, MERGE_ABOVE) <= MERGE_ABOVE
     try:
-        written = render(y, path, show_edges=True, max_nodes=None)
+        written = render(y, path, show_edges=edges, max_nodes=None)
     except RuntimeError:  # Graphviz's dot program is missing
         print(f"microgrowth: {NO_DOT}", file=sys.stderr)
         if not dot_fallback:
             return 1
-        written = render(y, Path(path).with_suffix(".dot"), show_edges=True, max_nodes=None)
+        written = render(y, Path(path).with_suffix(".dot"), show_edges=edges, max_nodes=None)
     except (OSError, ValueError) as error:
         print(f"microgrowth: {error}", file=sys.stderr)
         return 1

@@ -140,11 +140,60 @@ def render(
     to what they stand for. With ``factor=True`` a sum or a negative number is put in
     parentheses, ready to be written after ``*``.
     """
+    lone = _lone(source)
+    if lone is not None:  # most partials are one name or number ("b", "x[i]", "1"): no tree work
+        if lone[0] not in names and not isinstance(lone[1], float):
+            raise KeyError(f"formula: no value for {lone[0]!r}")
+        value = lone[1] if isinstance(lone[1], float) else names[lone[0]]
+        if not isinstance(value, float):
+            return value
+        if style not in ("text", "latex", "code"):
+            raise ValueError(f"style={style!r}: use 'text', 'latex' or 'code'")
+        text = number(value)
+        if factor and value < 0:
+            return f"\\left({text}\\right)" if style == "latex" else f"({text})"
+        return text
     tree = _fold(_substitute(parse(source), names))
     out = _Printer(style, number).show(tree, 0)
     if factor and _needs_parentheses(tree):
         return f"\\left({out}\\right)" if style == "latex" else f"({out})"
     return out
+
+
+@cache
+def folds(source: str, numbers: tuple[str, ...]) -> bool:
+    """Whether `render` works out part of the formula when the variables ``numbers`` are
+    numbers: an operation, or the test of an ``if``, whose operands are all numbers. If not, a
+    non-negative number prints where its name would, and a rendering can be reused as a
+    template (what the adjoint table does, for speed)."""
+
+    def number(node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return True
+        name = ast.unparse(node) if isinstance(node, (ast.Name, ast.Subscript)) else None
+        return name in numbers
+
+    for node in ast.walk(parse(source)):
+        if isinstance(node, ast.IfExp) and number(node.test):
+            return True
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare)) and all(
+            number(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)
+        ):
+            return True
+    return False
+
+
+@cache
+def _lone(source: str) -> tuple[str, Name | None] | None:
+    """(name, None) for a formula that is one variable, ("", number) for one number, else None."""
+    tree = parse(source)
+    if isinstance(tree, ast.Name):
+        return tree.id, None
+    if isinstance(tree, ast.Subscript):
+        return ast.unparse(tree), None
+    if isinstance(tree, ast.Constant) and isinstance(tree.value, (int, float)):
+        return "", float(tree.value)
+    return None
 
 
 def _needs_parentheses(tree: ast.expr) -> bool:

@@ -138,6 +138,14 @@ class Neuron(Module):
         source = _source(seed, rng)
         self.w = [Value(source.uniform(-1, 1)) for _ in range(_size("Neuron", "nin", nin))]
         self.b = Value(0.0)
+        self.name("")
+
+    def name(self, prefix: str) -> None:
+        """Label the parameters for tables and graphs: w0, w1, ..., b after ``prefix``
+        (a layer names its neurons N0., N1., an MLP its layers L0., L1.: L0.N3.w1)."""
+        for i, w in enumerate(self.w):
+            w.label = f"{prefix}w{i}"
+        self.b.label = f"{prefix}b"
 
     @property
     def nonlin(self) -> bool:
@@ -176,6 +184,12 @@ class Layer(Module):
             Neuron(nin, activation, nonlin=nonlin, rng=source)
             for _ in range(_size("Layer", "nout", nout))
         ]
+        self.name("")
+
+    def name(self, prefix: str) -> None:
+        """Label the parameters ``prefix`` N0.w0, N0.w1, ..., N0.b, N1.w0, ..."""
+        for j, neuron in enumerate(self.neurons):
+            neuron.name(f"{prefix}N{j}.")
 
     def __call__(self, x: Sequence[Operand]) -> Value | list[Value]:
         out = [n(x) for n in self.neurons]
@@ -210,6 +224,8 @@ class MLP(Module):
             Layer(sizes[i], sizes[i + 1], activation if i < last else "linear", rng=source)
             for i in range(len(nouts))
         ]
+        for i, layer in enumerate(self.layers):
+            layer.name(f"L{i}.")  # L0.N3.w1: layer 0, neuron 3, weight 1 (from 0, as in Python)
 
     def __call__(self, x: Sequence[Operand]) -> Value | list[Value]:
         out: Value | list[Value] = list(x)  # type: ignore[arg-type]

@@ -198,7 +198,7 @@ SQRT = rule(
 )  # fmt: skip
 ABS = rule("abs", abs, partials=("sign(a)",), text="abs(a)", kinks=(0.0,))
 DOT = rule(  # one node per neuron: w[0] x[0] + ... + w[n-1] x[n-1]
-    "dot", dot, partials=("x[i]", "w[i]"), text="w[i] * x[i]", symbol="·", variadic=True,
+    "dot", dot, partials=("x[i]", "w[i]"), text="w[i] * x[i]", symbol="Σw·x", variadic=True,
     local_partials=dot_partials,
 )  # fmt: skip
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from microgrowth import formula
@@ -88,6 +90,78 @@ def _escape_latex(text: str) -> str:
     return out.replace("~", "\\textasciitilde{}").replace("^", "\\textasciicircum{}")
 
 
+WIDEST = 72  # the widest a column of the text table is padded to
+SHOWN_TERMS = 6
+"""A sum of more terms is shown as its first three, ..., its last (a row stays short)."""
+
+
+def input_names(inputs: Sequence[Node], v_names: Mapping[Node, str]) -> dict[Node, str]:
+    """Each input's name for the gradient rows: its label (its v-name if it has none), with
+    #2, #3, ... after a name already taken, so that no two inputs share one."""
+    taken: set[str] = set()
+    out = {}
+    for node in inputs:
+        base = node.label or v_names[node]
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}#{k}", k + 1
+        taken.add(name)
+        out[node] = name
+    return out
+
+
+def output_name(root: Node, inputs: Mapping[Node, str]) -> str:
+    """The output's name: its label, or y; with primes (y′, y″) while an input has that name."""
+    if root in inputs:
+        return inputs[root]  # the output is an input: trace(x)
+    name = root.label or "y"
+    taken = set(inputs.values())
+    while name in taken:
+        name += "′"
+    return name
+
+
+def latex_label(name: str) -> str:
+    """A name in LaTeX math: x1 -> x_{1}, y′ -> y', v_{-1} as it is, others upright."""
+    if name.startswith("v_"):
+        return _latex_name(name)
+    match = re.fullmatch(r"([A-Za-z])(\d*)(′*)", name)
+    if match:
+        letter, digits, primes = match.groups()
+        return letter + (f"_{{{digits}}}" if digits else "") + "'" * len(primes)
+    return f"\\mathrm{{{_escape_latex(name)}}}"
+
+
+_V_NAME = re.compile(r"(v[\u0304\u0307]?)_(?:\{(-?\d+)\}|(\d+))")  # v_{-1}, v̄_0, v̇_12
+_SUBSCRIPT = str.maketrans("-0123456789", "₋₀₁₂₃₄₅₆₇₈₉")
+
+
+def subscripted(text: str) -> str:
+    """The v-names of ``text`` with Unicode subscripts: v_{-1} -> v₋₁, v̄_0 -> v̄₀ (Markdown,
+    pictures: anywhere a subscript cannot be marked up)."""
+    return _V_NAME.sub(lambda m: m[1] + (m[2] or m[3]).translate(_SUBSCRIPT), text)
+
+
+def _html(text: str) -> str:
+    """A cell as HTML: escaped, the v-names' indices in <sub>."""
+    return _V_NAME.sub(lambda m: f"{m[1]}<sub>{m[2] or m[3]}</sub>", html.escape(text))
+
+
+def _bar_name(name: str) -> str:
+    """ȳ for y and y′; the adjoint of a longer name is written as a derivative: ∂loss/∂loss."""
+    if len(name.rstrip("′")) == 1:
+        return unicodedata.normalize("NFC", name[0] + "\u0304") + name[1:]  # ȳ: one character
+    return f"∂{name}/∂{name}"
+
+
+def _sum(terms: Sequence[str], n: int, style: str) -> str:
+    """``a + b + c``; when ``n`` terms were shortened to four: ``a + b + c + ... + z``."""
+    if n == len(terms):
+        return " + ".join(terms)
+    dots = "\\dots" if style == "latex" else "..."
+    return " + ".join([*terms[:-1], dots, terms[-1]])
+
+
 @dataclass(frozen=True)
 class Contribution:
     """One edge of the reverse sweep: ``v̄_target += v̄_source * ∂v_source/∂v_target``."""
@@ -98,6 +172,7 @@ class Contribution:
     source_adjoint: float
     partial: float
     value: float  # source_adjoint * partial: what the engine's reverse sweep added
+    arg: int = 0  # which argument of the source's operation the target is (x * x: 0 and 1)
 
 
 @dataclass(frozen=True)
@@ -123,35 +198,44 @@ class Trace:
 
     def __init__(self, root: Value, digits: int = 4) -> None:
         self.digits = digits
+        self._templates: dict[tuple[str, str, bool, tuple[str, ...]], str] = {}
+        self._cells: dict[Node, Cell] = {}
         self.order = table_order(root)
         self.names = names(self.order)
+        self.inputs = [n for n in self.order if not n.parents and not n.is_constant]
+        self.input_names = input_names(self.inputs, self.names)
+        """Each input's name in the gradient rows and in `gradients`: its label, or its v-name
+        if it has none; a label used before gets #2, #3 (two inputs labelled w: w and w#2)."""
+        self.output_name = output_name(root, self.input_names)
+        """The output's name (its label, or y), never the name of an input: y′ if one is y."""
         cell = self._cell
         self.primal: list[PrimalRow] = []
         for node in self.order:
             if node.is_constant:
                 continue
             if not node.parents:
-                label = node.label or "input"
-                definition = (label, f"\\mathrm{{{_escape_latex(label)}}}")
+                label = self.input_names[node] if node.label else "input"
+                definition = (label, latex_label(label))
             else:
                 definition = (self._formula(node, None, "text"), self._formula(node, None, "latex"))
             self.primal.append(PrimalRow(cell(node), definition, node.data, node.label))
         self.output = root
         self.adjoint, self.adjoints = self._reverse_sweep(root)
         adjoints = self.adjoints
-        self.gradients = {
-            (node.label or self.names[node]): adjoints.get(node, 0.0)
-            for node in self.order
-            if not node.parents and not node.is_constant
-        }
-        """The input adjoints by label (or v-name): what `backward()` puts in ``grad``."""
+        self.gradients = {self.input_names[node]: adjoints.get(node, 0.0) for node in self.inputs}
+        """The input adjoints by `input_names`: what `backward()` puts in ``grad``. Two inputs
+        never share a key, whatever their labels."""
 
     def _cell(self, node: Node) -> Cell:
-        if node.is_constant:
-            text = number(node.data, self.digits)
-            return (f"({text})" if node.data < 0 else text), text
-        name = self.names[node]
-        return name, _latex_name(name)
+        cell = self._cells.get(node)
+        if cell is None:
+            if node.is_constant:
+                text = number(node.data, self.digits)
+                cell = (f"({text})" if node.data < 0 else text), text
+            else:
+                cell = self.names[node], _latex_name(self.names[node])
+            self._cells[node] = cell
+        return cell
 
     def _reverse_sweep(self, root: Value) -> tuple[list[AdjointRow], dict[Node, float]]:
         """The rows of the reverse sweep: the engine's steps, grouped by the node they reach."""
@@ -162,7 +246,7 @@ class Trace:
             partial = (self._formula(node, i, "text"), self._formula(node, i, "latex"))
             edge = Contribution(
                 self._cell(parent), self._cell(node), partial, step.adjoint,
-                step.partial if step.partial is not None else math.nan, step.contribution,
+                step.partial if step.partial is not None else math.nan, step.contribution, i,
             )  # fmt: skip
             incoming.setdefault(parent, []).append(edge)
         rows = [AdjointRow(self._cell(root), (), 1.0, seed=True)]
@@ -191,15 +275,45 @@ class Trace:
             names["y"] = me
             source = rule.text if i is None else rule.partials[i]
             assert source is not None
-            return formula.render(source, names, style=style, number=num, factor=i is not None)
+            return self._render(source, names, style, num, i is not None)
         n = len(parents) // 2  # dot: w[0..n-1] then x[0..n-1]
         terms = []
-        for k in range(n) if i is None else [i % n]:
+        shown = range(n) if i is not None or n <= SHOWN_TERMS else [0, 1, 2, n - 1]
+        for k in shown if i is None else [i % n]:
             names = {"w[i]": name(parents[k]), "x[i]": name(parents[n + k]), "y": me}
             source = rule.text if i is None else rule.partials[i // n]
             assert source is not None
-            terms.append(formula.render(source, names, style=style, number=num))
-        return " + ".join(terms)
+            terms.append(self._render(source, names, style, num, False))
+        return _sum(terms, n, style)
+
+    def _render(
+        self,
+        source: str,
+        names: dict[str, formula.Name],
+        style: str,
+        num: Callable[[float], str],
+        factor: bool,
+    ) -> str:
+        """`formula.render`, once per formula and style: later nodes of the same operation fill
+        their names (and non-negative constants) into the text kept from the first one. Where a
+        constant changes the text (it is worked out, 3 - 1 -> 2, or negative, in parentheses),
+        the formula is rendered for the node alone."""
+        floats = tuple(k for k, v in names.items() if isinstance(v, float))
+        if floats and (
+            any(v < 0 for v in names.values() if isinstance(v, float))
+            or formula.folds(source, floats)
+        ):  # the number changes the formula's text: worked out for this node alone
+            return formula.render(source, names, style=style, number=num, factor=factor)
+        key = (source, style, factor, tuple(names))
+        template = self._templates.get(key)
+        if template is None:
+            holes: dict[str, formula.Name] = {k: f"QQ{j}QQ" for j, k in enumerate(names)}
+            template = formula.render(source, holes, style=style, number=num, factor=factor)
+            self._templates[key] = template
+        for j, value in enumerate(names.values()):
+            text = num(value) if isinstance(value, float) else value
+            template = template.replace(f"QQ{j}QQ", text)
+        return template
 
     def _latex_number(self, x: float) -> str:
         return number(x, self.digits)
@@ -209,8 +323,8 @@ class Trace:
     def primal_cells(self) -> list[tuple[Cell, Cell, Cell]]:
         num = self._num
         rows = [(r.node, r.definition, num(r.value)) for r in self.primal]
-        out = self.output.label or "y"
-        rows.append(((out, f"\\mathrm{{{_escape_latex(out)}}}"), self._cell(self.output),
+        out = self.output_name
+        rows.append(((out, latex_label(out)), self._cell(self.output),
                      num(self.output.data)))  # fmt: skip
         return rows
 
@@ -222,16 +336,23 @@ class Trace:
             text = number(x, self.digits)
             return f"({text})" if text.startswith("-") else text
 
+        out = self.output_name
+        out_tex = latex_label(out)
         for row in self.adjoint:
             bar = _bar(row.node)
             if row.seed:
-                rows.append((bar, ("ȳ = 1 (the seed)", "\\bar{y} = 1"), num(1.0)))
+                seed = f"{_bar_name(out)} = 1 (the seed)"
+                rows.append((bar, (seed, f"\\bar{{{out_tex}}} = 1"), num(1.0)))
                 continue
             many = len(row.contributions) > 1
+            sources = Counter(c.source for c in row.contributions)
             for c in row.contributions:
                 src = _bar(c.source)
-                where = (f" (from {c.source[0]})", f" \\text{{ (from }} {c.source[1]})")
-                who = (bar[0] + where[0], bar[1] + where[1]) if many else bar
+                where = (f" (from {c.source[0]}", f" \\text{{ (from }} {c.source[1]}")
+                if sources[c.source] > 1:  # x * x: say which argument the edge is
+                    where = (f"{where[0]}, argument {c.arg + 1}",
+                             f"{where[1]}\\text{{, argument {c.arg + 1}}}")  # fmt: skip
+                who = (bar[0] + where[0] + ")", bar[1] + where[1] + "\\text{)}") if many else bar
                 formula = (
                     f"{src[0]} * ∂{c.source[0]}/∂{c.target[0]} = {src[0]} * "
                     f"{c.partial_formula[0]} = {num(c.source_adjoint)[0]} * {factor(c.partial)}",
@@ -241,20 +362,23 @@ class Trace:
                 )
                 rows.append((who, formula, num(c.value)))
             if many:
-                terms = " + ".join(num(c.value)[0] for c in row.contributions)
-                sum_text = f"the {len(row.contributions)} contributions above: {terms}"
-                sum_tex = " + ".join(num(c.value)[1] for c in row.contributions)
+                n = len(row.contributions)
+                shown = row.contributions if n <= SHOWN_TERMS else [
+                    row.contributions[k] for k in (0, 1, 2, n - 1)
+                ]  # fmt: skip
+                sum_text = f"the {n:,} contributions above: " + _sum(
+                    [num(c.value)[0] for c in shown], n, "text"
+                )
+                sum_tex = _sum([num(c.value)[1] for c in shown], n, "latex")
                 rows.append(((bar[0] + " (sum)", bar[1] + " \\text{ (sum)}"),
                              (sum_text, sum_tex), num(row.value)))  # fmt: skip
-        for node in self.order:
-            if node.parents or node.is_constant:
-                continue
-            value = self.gradients[node.label or self.names[node]]
+        for node in self.inputs:
+            name = self.input_names[node]
             bar = _bar(self._cell(node))
-            label = node.label or self._cell(node)[0]
-            partial_tex = f"\\frac{{\\partial y}}{{\\partial {self._cell(node)[1]}}}"
-            rows.append(((f"∂y/∂{label}", partial_tex),
-                         (f"= {bar[0]} (the gradient)", f"= {bar[1]}"), num(value)))  # fmt: skip
+            partial_tex = f"\\frac{{\\partial {out_tex}}}{{\\partial {latex_label(name)}}}"
+            rows.append(((f"∂{out}/∂{name}", partial_tex),
+                         (f"= {bar[0]} (the gradient)", f"= {bar[1]}"),
+                         num(self.gradients[name])))  # fmt: skip
         return rows
 
     def _num(self, x: float) -> Cell:
@@ -272,7 +396,9 @@ class Trace:
         blocks = []
         for title, rows, header in self._tables():
             lines = [header, *((a[0], b[0], c[0]) for a, b, c in rows)]
-            widths = [max(_width(line[i]) for line in lines) for i in range(3)]
+            # A long cell (a sum of many terms) sticks out of its column instead of widening
+            # every row: the table's size stays linear in the graph's.
+            widths = [max(min(_width(line[i]), WIDEST) for line in lines) for i in range(3)]
             equals = title.startswith("Forward")
             body = [
                 "  "
@@ -280,7 +406,7 @@ class Trace:
                 + ("  = " if equals and i else "    " if equals else "  ")
                 + _pad(b, widths[1])
                 + "  "
-                + " " * (widths[2] - _width(c))
+                + " " * max(0, widths[2] - _width(c))
                 + c
                 for i, (a, b, c) in enumerate(lines)
             ]
@@ -314,8 +440,7 @@ class Trace:
         for title, rows, header in self._tables():
             head = "".join(f"<th>{h}</th>" for h in header)
             body = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(x[0])}</td>" for x in row) + "</tr>"
-                for row in rows
+                "<tr>" + "".join(f"<td>{_html(x[0])}</td>" for x in row) + "</tr>" for row in rows
             )
             blocks.append(
                 f"<table><caption>{html.escape(title)}</caption>"
@@ -342,11 +467,7 @@ class TangentTrace(Trace):
 
     def __init__(self, root: Value, seeds: dict[str, float], digits: int = 4) -> None:
         super().__init__(root, digits)
-        known = {
-            node.label or self.names[node]: node
-            for node in self.order
-            if not node.parents and not node.is_constant
-        }
+        known = {name: node for node, name in self.input_names.items()}
         unknown = sorted(set(seeds) - set(known))
         if unknown:
             raise ValueError(
@@ -363,7 +484,7 @@ class TangentTrace(Trace):
             me = self._cell(node)
             t = self.tangents[node]
             if not node.parents:
-                name = node.label or me[0]
+                name = self.input_names[node]
                 self.rows.append((_dot(me), (f"seed ({name})", "\\text{seed}"), self._num(t)))
                 continue
             text_terms, tex_terms, numbers = [], [], []
@@ -397,17 +518,20 @@ def tangent_trace(y: Value, digits: int = 4, **seeds: float) -> TangentTrace:
     return TangentTrace(y, seeds, digits)
 
 
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
 def _width(text: str) -> int:
     """Columns on a terminal: a combining macron (the bar of v̄) takes none."""
-    return sum(1 for ch in text if not unicodedata.combining(ch))
+    return len(text) if text.isascii() else len(text) - len(_COMBINING.findall(text))
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
+    return text + " " * max(0, width - _width(text))
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+    return subscripted(text).replace("|", "\\|")
 
 
 def trace(y: Value, digits: int = 4) -> Trace:

@@ -35,9 +35,9 @@ def test_trace_prints_the_running_example(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.parametrize(
     ("fmt", "marker"),
     [
-        ("markdown", "| v_1 | ln(v_{-1}) |"),
+        ("markdown", "| v₁ | ln(v₋₁) |"),
         ("latex", "\\ln v_{-1}"),
-        ("html", "<td>ln(v_{-1})</td>"),
+        ("html", "<td>ln(v<sub>-1</sub>)</td>"),
         ("text", "v_1     = ln(v_{-1})"),
     ],
 )
@@ -160,8 +160,8 @@ def test_demo_without_graphviz_writes_dot_text_and_says_how_to_install(
 
 def gradients(out: str) -> dict[str, str]:
     """The gradient rows of a text table: {"x": "0.2217"} from "∂y/∂x  = v̄_0 ...  0.2217"."""
-    rows = [line.split() for line in out.splitlines() if line.strip().startswith("∂y/∂")]
-    return {row[0].removeprefix("∂y/∂"): row[-1] for row in rows}
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("∂y")]
+    return {row[0].split("/∂", 1)[1]: row[-1] for row in rows}  # ∂y/∂x, or ∂y′/∂y
 
 
 def test_numbers_typed_in_an_expression_are_constants(capsys: pytest.CaptureFixture[str]) -> None:
@@ -259,7 +259,7 @@ def test_top_level_refusals_are_one_line(capsys: pytest.CaptureFixture[str]) -> 
 )
 def test_options_anywhere(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, out, _ = run(capsys, *argv)
-    assert code == 0 and "| v_1 | v_{-1} * v_0 | 6 |" in out
+    assert code == 0 and "| v₁ | v₋₁ * v₀ | 6 |" in out
 
 
 @pytest.mark.parametrize(
@@ -340,3 +340,76 @@ def test_readme_lists_the_functions_the_command_line_accepts() -> None:
 def test_names_are_read_as_python_reads_them(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "trace", "ﬁ*2", "ﬁ=3")  # the ligature ﬁ is the name fi
     assert (code, err) == (0, "") and gradients(out) == {"fi": "2"}
+
+
+# --- the animation: --gif -----------------------------------------------------------------------
+
+HAVE_DOT = __import__("shutil").which("dot") is not None
+needs_dot = pytest.mark.skipif(
+    not HAVE_DOT and not os.environ.get("MICROGROWTH_REQUIRE_DOT"),
+    reason="Graphviz's dot program is not installed",
+)
+
+
+@needs_dot
+def test_trace_writes_the_animation(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from PIL import Image, ImageSequence
+
+    gif = tmp_path / "square.gif"
+    code, out, err = run(capsys, "trace", "x*x", "x=3", "--gif", str(gif))
+    assert code == 0 and f"wrote {gif}" in err and "v̄_0 (sum)" in out
+    with Image.open(gif) as picture:
+        assert (
+            sum(1 for _ in ImageSequence.Iterator(picture)) == 2 + 5
+        )  # the forward values, 5 rows of the table, the gradient
+
+
+def test_gif_without_pillow_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now raises ImportError
+    gif = tmp_path / "square.gif"
+    code, out, err = run(capsys, "trace", "x*x", "x=3", "--gif", str(gif))
+    assert code == 1 and "v̄_0 (sum)" in out and not gif.exists()
+    assert err == (
+        "microgrowth: Pillow was not found: the animation of the backward pass (--gif) is made "
+        "with it; install it with 'pip install \"microgrowth[animation]\"' (or 'pip install "
+        "Pillow'), or leave out --gif\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "demo")  # the demo writes the GIF where it can: no error
+    assert code == 0 and "Pillow was not found" in err and "wrote graph" in err
+    assert not (tmp_path / "backward.gif").exists()
+
+
+def test_gif_wants_the_gif_extension(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "trace", "x*x", "x=3", "--gif", "square.png")
+    assert (code, out) == (2, "")
+    assert err == "microgrowth: --gif square.png: give the file the extension .gif\n"
+
+
+@needs_dot
+def test_demo_writes_the_graph_and_the_animation(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image, ImageSequence
+
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "demo")
+    assert code == 0 and "wrote graph.svg" in err and "wrote backward.gif" in err
+    with Image.open(tmp_path / "backward.gif") as picture:
+        assert (
+            sum(1 for _ in ImageSequence.Iterator(picture)) == 15
+        )  # the running example: 13 rows, and the first and last
+
+
+def test_svg_labels_edges_of_small_graphs_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    small, large = tmp_path / "small.dot", tmp_path / "large.dot"
+    assert run(capsys, "trace", "x*y", "x=2", "y=3", "--svg", str(small))[0] == 0
+    assert "∂v₁/∂v₋₁ = 3" in small.read_text()
+    big = "+".join(f"sin(x*{k})" for k in range(5))  # 15 values
+    assert run(capsys, "trace", big, "x=2", "--svg", str(large))[0] == 0
+    text = large.read_text()
+    assert "∂" not in text and "_op" not in text and "y (v₁₄)" in text

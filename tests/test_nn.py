@@ -12,6 +12,7 @@ import pytest
 from microgrowth import Value
 from microgrowth.engine import as_values
 from microgrowth.nn import MLP, Layer, Module, Neuron
+from microgrowth.trace import trace
 
 
 def test_mlp_shape_and_parameter_count() -> None:
@@ -218,3 +219,21 @@ def test_a_micrograd_script_runs_unchanged_with_the_import_swapped() -> None:
     first_loss, _ = namespace["loss"]()  # type: ignore[operator]
     assert first_loss.data < 0.5  # it learned: the hinge loss starts near 1
     assert namespace["acc"] >= 0.9  # type: ignore[operator]
+
+
+def test_parameters_are_named_for_tables_and_graphs_without_changing_values_or_order() -> None:
+    model = MLP(3, [4, 1], seed=0)
+    names = [p.label for p in model.parameters()]
+    assert names[:5] == ["L0.N0.w0", "L0.N0.w1", "L0.N0.w2", "L0.N0.b", "L0.N1.w0"]
+    assert names[12] == "L0.N3.w0" and names[-1] == "L1.N0.b" and len(set(names)) == len(names)
+    source = random.Random(0)  # the values are the seeded draws, in micrograd's order
+    expected = []
+    for nin, nout in ((3, 4), (4, 1)):
+        for _ in range(nout):
+            expected += [source.uniform(-1, 1) for _ in range(nin)] + [0.0]
+    assert model.state_dict() == expected
+    neuron = Neuron(2, seed=1)
+    assert [p.label for p in neuron.parameters()] == ["w0", "w1", "b"]
+    assert [p.label for p in Layer(2, 2, seed=1).parameters()][3:] == ["N1.w0", "N1.w1", "N1.b"]
+    table = trace(model([1.0, 2.0, 3.0]))  # type: ignore[arg-type]
+    assert "L0.N3.w1" in table.gradients and "L1.N0.b" in table.gradients
