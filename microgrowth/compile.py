@@ -236,8 +236,10 @@ class Program:
             return error
         frame, lineno = ours[-1]
         line = linecache.getline(self.filename, lineno).strip()
-        target = line.split(" = ")[0]
-        node = self.node_of.get(re.sub(r"_from_.*", "", target))
+        target, code = line.split(" = ", 1)
+        if target.startswith("vbar_"):  # an edge: the partial of the node it comes from failed
+            target = code.split(" * ")[0]
+        node = self.node_of.get(target)
         rule = node.rule if node is not None else None
         if node is None or rule is None:
             return type(error)(f"compiled replay, line {line!r}: {error}")
