@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import microgrowth as mg
-from microgrowth import nn, rules
+from microgrowth import nn, rules, train
 from microgrowth.compile import CHUNK, Compiled, Program, ReplayMismatch, identifier, namespace
 from microgrowth.engine import Value, apply, reverse_sweep
 from microgrowth.rules import RULES
@@ -420,3 +420,30 @@ def test_a_long_chain_is_split_into_parts_and_stays_exact() -> None:
     value, (g,) = cf(-0.25)
     want, (wg,) = cf.reference(-0.25)
     assert value == want and g == wg
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("loss", "outputs", "batch_size"),
+    [("hinge", 1, None), ("cross_entropy", 2, None), ("bce", 1, 8), ("mse", 1, None)],
+)
+def test_fit_with_compile_gives_the_same_losses_and_parameters(
+    loss: str, outputs: int, batch_size: int | None
+) -> None:
+    X, classes = mg.data.make_moons(24, noise=0.1, seed=1)
+    y: list[float] = [2.0 * c - 1 if loss == "hinge" else float(c) for c in classes]
+    runs = []
+    for compiled in (False, True):
+        model = nn.MLP(2, [8, outputs], seed=5)
+        history = train.fit(
+            model, X, y, loss=loss, epochs=12, batch_size=batch_size, progress=False,
+            compile=compiled,
+        )  # fmt: skip
+        runs.append((history, model.state_dict()))
+    (plain, plain_params), (replayed, replayed_params) = runs
+    assert all(_close(a, b, 1e-9) for a, b in zip(plain.loss, replayed.loss, strict=True))
+    assert str(plain.accuracy) == str(replayed.accuracy)  # nan for mse
+    assert all(_close(a, b, 1e-9) for a, b in zip(plain_params, replayed_params, strict=True))
+    assert plain.loss[-1] < plain.loss[0]  # it trained
