@@ -365,6 +365,7 @@ class Compiled:
         self.programs: dict[Shape, Program] = {}
         """One program per argument shape: what retracing has recorded so far."""
         self._last: Program | None = None
+        self._floats: dict[int, Program] = {}  # the programs of calls with numbers only
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -395,10 +396,29 @@ class Compiled:
         if not name.isidentifier() or name.startswith("_") or name in namespace():
             name = "compiled"
         program = self.programs[shape] = Program(y, inputs, name=name)
+        if all(s is None for s in shape):
+            self._floats[len(shape)] = program
         self._last = program
         return program
 
     def __call__(self, *args: Any) -> tuple[float, tuple[Any, ...]]:
+        program = self._floats.get(len(args))
+        if program is not None and not self.check:  # the fast path: all arguments floats
+            for a in args:
+                if type(a) is not float:
+                    break
+            else:
+                try:
+                    value, grads, _ = program.function(*args)
+                except (ArithmeticError, ValueError) as error:
+                    raise program._error(error) from None
+                total = value + sum(grads)
+                if total - total == 0.0:  # finite (inf - inf and nan - nan are nan)
+                    self._last = program
+                    return value, grads
+        return self._call(args)
+
+    def _call(self, args: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
         shape = _shape(args)
         program = self.programs.get(shape)
         if program is None:
