@@ -77,19 +77,22 @@ def namespace() -> dict[str, Any]:
     return space
 
 
-_templates: dict[tuple[str, tuple[tuple[str, object], ...]], str] = {}
+_templates: dict[tuple[str, tuple[tuple[str, object], ...], bool], str] = {}
 
 
-def _render(source: str, names: dict[str, str | float]) -> str:
-    """`formula.render` in code style, cached by the pattern of names and constants (a graph of a
-    million rows repeats a handful of patterns), names put in afterwards."""
-    key = (source, tuple((k, v if isinstance(v, float) else None) for k, v in names.items()))
+def _render(source: str, names: dict[str, str | float], factor: bool = False) -> str:
+    """`formula.render` in code style (with ``factor``, ready to follow ``vbar_i *``), cached by
+    the pattern of names and constants (a graph of a million rows repeats a handful of
+    patterns), names put in afterwards."""
+    pattern = tuple((k, v if isinstance(v, float) else None) for k, v in names.items())
+    key = (source, pattern, factor)
     template = _templates.get(key)
     if template is None:
         slots: dict[str, formula.Name] = {
             k: v if isinstance(v, float) else f"__{i}__" for i, (k, v) in enumerate(names.items())
         }
-        template = _templates[key] = formula.render(source, slots, style="code", number=repr)
+        template = formula.render(source, slots, style="code", number=repr)
+        _templates[key] = template = _factor(template) if factor else template
     for i, value in enumerate(names.values()):
         if not isinstance(value, float):
             template = template.replace(f"__{i}__", value)
@@ -178,7 +181,7 @@ class Program:
             edges = [n for n, _ in parts]
             terms = []
             for child, i in parts:
-                term = f"vbar_{v[child][2:]} * {_factor(self._partial(child, i, arg))}"
+                term = f"vbar_{v[child][2:]} * {self._partial(child, i, arg)}"
                 if len(parts) == 1:
                     terms.append(term)
                     break
@@ -216,7 +219,7 @@ class Program:
             source = rule.partials[i // n]
         values["y"] = self.names[node]
         assert source is not None
-        return _render(source, values)
+        return _render(source, values, factor=True)
 
     def run(self, args: Sequence[float]) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
         """The value, the gradient by each input, and the extras, at ``args`` (floats)."""
