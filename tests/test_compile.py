@@ -7,6 +7,7 @@ import itertools
 import math
 import random
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 import microgrowth as mg
 from microgrowth import nn, rules, train
-from microgrowth.compile import CHUNK, Compiled, Program, ReplayMismatch, identifier, namespace
+from microgrowth.compile import Compiled, Program, ReplayMismatch, identifier, namespace
 from microgrowth.engine import Value, apply, reverse_sweep
 from microgrowth.rules import RULES
 
@@ -403,8 +404,9 @@ def test_unused_and_constant_things() -> None:
 # --- scale --------------------------------------------------------------------------------------
 
 
-def test_a_long_chain_is_split_into_parts_and_stays_exact() -> None:
-    depth = 3 * CHUNK
+def test_a_long_chain_is_split_into_parts_and_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[Program.__module__], "CHUNK", 500)
+    depth = 2_000
 
     def chain(x: Value) -> Value:
         y = x
@@ -416,7 +418,8 @@ def test_a_long_chain_is_split_into_parts_and_stays_exact() -> None:
     value, (g,) = cf(0.5)
     want, (wg,) = cf.reference(0.5)
     assert value == want and g == wg
-    assert cf.source.count("\ndef ") + 1 > 5  # parts, then the function that calls them
+    assert cf.source.count("def chain_part_") >= 12  # 2,000 x 3 nodes, more than 6,000 lines
+    assert "(vbar_0,) = chain_part_25(vbar_3, v_2)" in cf.source  # the last part: the gradient
     value, (g,) = cf(-0.25)
     want, (wg,) = cf.reference(-0.25)
     assert value == want and g == wg
