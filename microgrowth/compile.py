@@ -78,26 +78,25 @@ def namespace() -> dict[str, Any]:
     return space
 
 
-_templates: dict[tuple[str, tuple[tuple[str, object], ...], bool], str] = {}
+_templates: dict[tuple[str, tuple[float | None, ...], bool], str] = {}
 
 
 def _render(source: str, names: dict[str, str | float], factor: bool = False) -> str:
     """`formula.render` in code style (with ``factor``, ready to follow ``vbar_i *``), cached by
     the pattern of names and constants (a graph of a million rows repeats a handful of
     patterns), names put in afterwards."""
-    pattern = tuple((k, v if isinstance(v, float) else None) for k, v in names.items())
-    key = (source, pattern, factor)
+    values = names.values()
+    key = (source, tuple(v if type(v) is float else None for v in values), factor)
     template = _templates.get(key)
     if template is None:
         slots: dict[str, formula.Name] = {
             k: v if isinstance(v, float) else f"__{i}__" for i, (k, v) in enumerate(names.items())
         }
         template = formula.render(source, slots, style="code", number=repr)
-        _templates[key] = template = _factor(template) if factor else template
-    for i, value in enumerate(names.values()):
-        if not isinstance(value, float):
-            template = template.replace(f"__{i}__", value)
-    return template
+        template = _factor(template) if factor else template
+        template = re.sub(r"__(\d+)__", r"{\1}", template)  # for str.format
+        _templates[key] = template
+    return template.format(*values)
 
 
 def _factor(code: str) -> str:
@@ -179,7 +178,10 @@ class Program:
                 continue
             target = "vbar_" + v[node][2:]
             parts = incoming.get(node, [])
-            twice = {n for n, _ in parts if n.rule is not None and n.parents.count(node) > 1}
+            children = [n for n, _ in parts]
+            twice: set[Node] = set()  # x * x: two edges from one node, told apart by argument
+            if len(set(children)) < len(children):
+                twice = {n for n in children if children.count(n) > 1}
             terms = []
             for child, i in parts:
                 term = f"vbar_{v[child][2:]} * {self._partial(child, i, arg)}"
