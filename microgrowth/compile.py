@@ -101,9 +101,10 @@ def _render(source: str, names: dict[str, str | float], factor: bool = False) ->
 
 def _factor(code: str) -> str:
     """The partial ready to be written after ``vbar_i *``: in parentheses unless it is a name,
-    a non-negative number or a call (``vbar * a * b`` would round differently)."""
+    a non-negative number, a call or a comparison (printed in parentheses already): ``vbar * a *
+    b`` would round differently from ``vbar * (a * b)``."""
     tree = ast.parse(code, mode="eval").body
-    if isinstance(tree, (ast.Name, ast.Call)):
+    if isinstance(tree, (ast.Name, ast.Call, ast.Compare)):
         return code
     if isinstance(tree, ast.Constant) and not code.startswith("-"):
         return code
