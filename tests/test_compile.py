@@ -3,12 +3,16 @@ adjoint table, retraces on new shapes and says where a replay fails."""
 
 from __future__ import annotations
 
+import builtins
+import contextlib
+import io
 import itertools
 import math
 import random
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -450,3 +454,25 @@ def test_fit_with_compile_gives_the_same_losses_and_parameters(
     assert str(plain.accuracy) == str(replayed.accuracy)  # nan for mse
     assert all(_close(a, b, 1e-9) for a, b in zip(plain_params, replayed_params, strict=True))
     assert plain.loss[-1] < plain.loss[0]  # it trained
+
+
+# --- the README section ---------------------------------------------------------------------------
+
+SECTION = Path(__file__).resolve().parent.parent / "docs" / "compile-section.md"
+
+
+def test_the_readme_section_runs_and_shows_the_program_compile_writes() -> None:
+    text = SECTION.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    for code in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(builtins.compile(code, "compile-section.md", "exec"), {})
+        expected = [c.strip() for c in re.findall(r"print\(.*\)\s*#\s*(.*)", code)]
+        assert out.getvalue().splitlines() == expected
+    program = re.findall(r"```text\n(.*?)```", text, re.S)[0]
+    cf = mg.compile(lambda x1, x2: mg.log(x1) + x1 * x2 - mg.sin(x2))
+    cf(2.0, 5.0)
+    assert program == cf.source
+    assert program == RUNNING_EXAMPLE_PROGRAM.replace("running_example", "compiled")
