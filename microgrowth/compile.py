@@ -38,6 +38,7 @@ import numbers
 import operator
 import re
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from itertools import count
 from typing import Any
@@ -194,6 +195,8 @@ class Program:
                 terms.append(who)
             reverse.append(f"{target} = {' + '.join(terms) or '0.0'}")
         grads = ", ".join("vbar_" + a[2:] if a in self.node_of else "0.0" for a in arg_names)
+        if any(not e.is_constant and e not in v for e in extras):
+            raise ValueError("compile: an extra output is not part of the graph of the result")
         extra = ", ".join(repr(float(e.data)) if e.is_constant else v[e] for e in extras)
         result = f"return {v[root]}, {_tuple(grads, len(inputs))}, {_tuple(extra, len(extras))}"
         self.filename = f"<microgrowth.compile {name} #{next(_programs)}>"
@@ -201,6 +204,7 @@ class Program:
         self.rows = sum(1 for line in forward + reverse if not line.startswith("#"))
         lines = self.source.splitlines(keepends=True)
         linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
+        weakref.finalize(self, linecache.cache.pop, self.filename, None)  # tracebacks show code
         space = namespace()
         exec(builtins.compile(self.source, self.filename, "exec"), space)
         self.function: Callable[..., tuple[float, tuple[float, ...], tuple[float, ...]]] = space[
