@@ -112,6 +112,23 @@ def _factor(code: str) -> str:
     return f"({code})"
 
 
+def _partial(node: Node, i: int, arg: Callable[[Node], str | float], me: str) -> str:
+    """The local partial of ``node`` (named ``me``) by its input ``i``, with the program's names."""
+    rule = node.rule
+    assert rule is not None
+    parents = node.parents
+    if not rule.variadic:
+        values = {var: arg(p) for var, p in zip(rule.variables, parents)}
+        source = rule.partials[i]
+    else:
+        n = len(parents) // 2
+        values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
+        source = rule.partials[i // n]
+    values["y"] = me
+    assert source is not None
+    return _render(source, values, factor=True)
+
+
 class Program:
     """One recorded graph as Python source, compiled: ``run(floats) -> (value, grads, extras)``.
 
@@ -129,11 +146,9 @@ class Program:
     ) -> None:
         order = table_order(root)
         v = {node: identifier(text) for node, text in names(order).items()}
-        self.names = v
-        self.node_of: dict[str, Node] = {}
-        for node, ident in v.items():
-            self.node_of[ident] = node
-            self.node_of["vbar_" + ident[2:]] = node
+        # per operation, its rule and inputs (names or constants), for the errors of a replay:
+        # the program keeps no Value, so the recorded graph is freed
+        self.operations: dict[str, tuple[Rule, tuple[str | float, ...]]] = {}
         arg_names = []
         for i, x in enumerate(inputs):
             if x.parents:
@@ -168,6 +183,7 @@ class Program:
                     f"{rule.name}({', '.join(a if isinstance(a, str) else repr(a) for a in args)})"
                 )
             forward.append(f"{v[node]} = {code}")
+            self.operations[v[node]] = (rule, tuple(args))
 
         steps, _ = reverse_steps(root)
         incoming: dict[Node, list[tuple[Node, int]]] = {}
@@ -186,7 +202,7 @@ class Program:
                 twice = {n for n in children if children.count(n) > 1}
             terms = []
             for child, i in parts:
-                term = f"vbar_{v[child][2:]} * {self._partial(child, i, arg)}"
+                term = f"vbar_{v[child][2:]} * {_partial(child, i, arg, v[child])}"
                 if len(parts) == 1:
                     terms.append(term)
                     break
@@ -194,7 +210,8 @@ class Program:
                 reverse.append(f"{who} = {term}")
                 terms.append(who)
             reverse.append(f"{target} = {' + '.join(terms) or '0.0'}")
-        grads = ", ".join("vbar_" + a[2:] if a in self.node_of else "0.0" for a in arg_names)
+        used = set(v.values())
+        grads = ", ".join("vbar_" + a[2:] if a in used else "0.0" for a in arg_names)
         if any(not e.is_constant and e not in v for e in extras):
             raise ValueError("compile: an extra output is not part of the graph of the result")
         extra = ", ".join(repr(float(e.data)) if e.is_constant else v[e] for e in extras)
@@ -210,22 +227,6 @@ class Program:
         self.function: Callable[..., tuple[float, tuple[float, ...], tuple[float, ...]]] = space[
             name
         ]
-
-    def _partial(self, node: Node, i: int, arg: Callable[[Node], str | float]) -> str:
-        """The local partial of ``node`` by its input ``i``, written with the program's names."""
-        rule = node.rule
-        assert rule is not None
-        parents = node.parents
-        if not rule.variadic:
-            values = {var: arg(p) for var, p in zip(rule.variables, parents)}
-            source = rule.partials[i]
-        else:
-            n = len(parents) // 2
-            values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
-            source = rule.partials[i // n]
-        values["y"] = self.names[node]
-        assert source is not None
-        return _render(source, values, factor=True)
 
     def run(self, args: Sequence[float]) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
         """The value, the gradient by each input, and the extras, at ``args`` (floats)."""
@@ -248,15 +249,12 @@ class Program:
         target, code = line.split(" = ", 1)
         if target.startswith("vbar_"):  # an edge: the partial of the node it comes from failed
             target = code.split(" * ")[0]
-        node = self.node_of.get(target)
-        rule = node.rule if node is not None else None
-        if node is None or rule is None:
+        operation = self.operations.get(target.replace("vbar_", "v_"))
+        if operation is None:
             return type(error)(f"compiled replay, line {line!r}: {error}")
+        rule, args = operation
         local = frame.f_locals
-        inputs = tuple(
-            float(p.data) if p.is_constant else local.get(self.names[p], math.nan)
-            for p in node.parents
-        )
+        inputs = tuple(a if isinstance(a, float) else local.get(a, math.nan) for a in args)
         if target.startswith("vbar_"):
             shown = ", ".join(repr(x) for x in inputs[:6])
             why = f"the local partial of {rule.name}({shown}) cannot be computed here ({error})"
