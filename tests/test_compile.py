@@ -476,3 +476,13 @@ def test_the_readme_section_runs_and_shows_the_program_compile_writes() -> None:
     cf(2.0, 5.0)
     assert program == cf.source
     assert program == RUNNING_EXAMPLE_PROGRAM.replace("running_example", "compiled")
+
+
+def test_a_program_keeps_no_value_of_the_recorded_graph() -> None:
+    x = Value(2.0)
+    inner = x * 3.0
+    y = inner.log()
+    counts = sys.getrefcount(x), sys.getrefcount(inner), sys.getrefcount(y)
+    program = Program(y, [x])
+    assert (sys.getrefcount(x), sys.getrefcount(inner), sys.getrefcount(y)) == counts
+    assert program.run([2.0])[:2] == (math.log(6.0), (0.5,))
