@@ -372,7 +372,7 @@ class Compiled:
         self.programs: dict[Shape, Program] = {}
         """One program per argument shape: what retracing has recorded so far."""
         self._last: Program | None = None
-        self._floats: dict[int, Program] = {}  # the programs of calls with numbers only
+        self._floats: dict[int, tuple[Callable[..., Any], Program]] = {}  # numbers-only calls
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -403,20 +403,21 @@ class Compiled:
         if not name.isidentifier() or name.startswith("_") or name in namespace():
             name = "compiled"
         program = self.programs[shape] = Program(y, inputs, name=name)
-        if all(s is None for s in shape):
-            self._floats[len(shape)] = program
+        if all(s is None for s in shape) and not self.check:
+            self._floats[len(shape)] = program.function, program
         self._last = program
         return program
 
     def __call__(self, *args: Any) -> tuple[float, tuple[Any, ...]]:
-        program = self._floats.get(len(args))
-        if program is not None and not self.check:  # the fast path: all arguments floats
+        fast = self._floats.get(len(args))
+        if fast is not None:  # the fast path: floats only, no check
             for a in args:
                 if type(a) is not float:
                     break
             else:
+                function, program = fast
                 try:
-                    value, grads, _ = program.function(*args)
+                    value, grads, _ = function(*args)
                 except (ArithmeticError, ValueError) as error:
                     raise program._error(error) from None
                 total = value + sum(grads)
