@@ -486,3 +486,14 @@ def test_a_program_keeps_no_value_of_the_recorded_graph() -> None:
     program = Program(y, [x])
     assert (sys.getrefcount(x), sys.getrefcount(inner), sys.getrefcount(y)) == counts
     assert program.run([2.0])[:2] == (math.log(6.0), (0.5,))
+
+
+def test_the_module_docstring_example_runs_and_star_import_keeps_the_builtin() -> None:
+    import doctest
+
+    result = doctest.testmod(sys.modules[Program.__module__])
+    assert (result.failed, result.attempted) == (0, 5)
+    namespace: dict[str, Any] = {}
+    exec("from microgrowth import *", namespace)
+    assert "compile" not in namespace  # the builtin compile is not shadowed
+    assert callable(mg.compile) and mg.compile is not builtins.compile
