@@ -86,6 +86,8 @@ def bench_w1(engines: dict[str, Any], repeat: int) -> dict[str, float]:
     _check("W1 floor", W.w1_floor(), want, 1e-12)
     timers: dict[str, Callable[[], object]] = {n: partial(W.w1, e) for n, e in engines.items()}
     timers["floor"] = W.w1_floor
+    timers["compiled"] = W.w1_compiled()
+    _check("W1 compiled", timers["compiled"](), want, 1e-12)  # type: ignore[arg-type]
     results: dict[str, list[float]] = {n: [] for n in timers}
     for _ in range(repeat):  # interleaved, so drift on a shared machine hits all alike
         for name, fn in timers.items():
@@ -126,12 +128,18 @@ def bench_w2(engines: dict[str, Any], steps: int) -> tuple[dict[str, float], dic
     weights = W.initial_weights([2, 16, 16, 1])
     models = {n: W.make_mlp(e, weights) for n, e in engines.items()}
     floor = W.FloorMLP(weights)
-    times: dict[str, list[float]] = {n: [] for n in [*engines, "floor"]}
+    compiled = W.CompiledMLP(weights, X, y)
+    times: dict[str, list[float]] = {n: [] for n in [*engines, "floor", "compiled"]}
     for k in range(steps):
         lr = 1.0 - 0.9 * k / 100
         start = time.perf_counter()
         want = floor.step(X, y, lr)
         times["floor"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        got = compiled.step(lr)
+        times["compiled"].append(time.perf_counter() - start)
+        if not _close(got, want, 1e-9):
+            raise SystemExit(f"W2 compiled: loss {got} at step {k}, floor says {want}")
         for name, engine in engines.items():
             start = time.perf_counter()
             got = W.w2_step(engine, models[name], X, y, lr)
@@ -139,7 +147,9 @@ def bench_w2(engines: dict[str, Any], steps: int) -> tuple[dict[str, float], dic
             if not _close(got, want, 1e-9):
                 raise SystemExit(f"W2 {name}: loss {got} at step {k}, floor says {want}")
     nodes = {n: _count_nodes(e, models[n], X, y) for n, e in engines.items()}
-    return {n: statistics.median(ts) for n, ts in times.items()}, nodes
+    medians = {n: statistics.median(ts) for n, ts in times.items()}
+    medians["compile"] = compiled.compile_seconds
+    return medians, nodes
 
 
 def _count_nodes(engine: Any, model: Any, X: Any, y: Any) -> int:
@@ -193,6 +203,22 @@ def bench_w3(
     for (name, depth), ts in times.items():
         out[name][depth] = statistics.median(ts)
     return out, {depth: statistics.median(ts) for depth, ts in in_gc.items()}
+
+
+def bench_w3_compiled(depths: list[int], rounds: int) -> dict[int, tuple[float, float]]:
+    """microgrowth.compile on W3's chain: replay time per op and compile time per value (the
+    chain has 2 values per step), by depth; the replays measured in rounds as in `bench_w3`."""
+    replays, compile_seconds = {}, {}
+    for depth in depths:
+        replay, compile_seconds[depth] = W.w3_compiled(depth)
+        _check(f"W3 compiled {depth}", replay(), W.w3_expected(depth))
+        replays[depth] = replay
+    times: dict[int, list[float]] = {depth: [] for depth in depths}
+    for _ in range(rounds):
+        for depth, fn in replays.items():
+            number = max(1, 20_000 // depth)
+            times[depth].append(_median_time(fn, 3 if depth <= 10_000 else 1, number) / depth)
+    return {d: (statistics.median(times[d]), compile_seconds[d] / (2 * d)) for d in depths}
 
 
 def w4_child(name: str, levels: int, traced: bool) -> None:
@@ -302,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
             f"| {_ratio(t['micrograd'], t['microgrowth'])} "
             f"| {_ratio(t['microgrowth'], t['floor'])} |"
         )
+        rows.append(
+            f"| W1 compiled replay, `cf(2.0, 5.0)` (microgrowth.compile) "
+            f"| {_fmt_time(t['compiled'])} | | {_fmt_time(t['floor'])} | "
+            f"| {_ratio(t['compiled'], t['floor'])} |"
+        )
         counts = {name: w1_instructions(name) for name in ("microgrowth", "micrograd", "floor")}
         ins = [c for c in counts.values() if c is not None]
         if len(ins) < 3:
@@ -320,6 +351,11 @@ def main(argv: list[str] | None = None) -> int:
             f"| {_fmt_time(t['micrograd'])} | {_fmt_time(t['floor'])} "
             f"| {_ratio(t['micrograd'], t['microgrowth'])} "
             f"| {_ratio(t['microgrowth'], t['floor'])} |"
+        )
+        rows.append(
+            f"| W2 compiled replay step (microgrowth.compile; compiled once in "
+            f"{_fmt_time(t['compile'])}) | {_fmt_time(t['compiled'])} | "
+            f"| {_fmt_time(t['floor'])} | | {_ratio(t['compiled'], t['floor'])} |"
         )
     if "W3" in args.workloads:
         depths = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
@@ -343,6 +379,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {_ratio(last - in_gc[depths[-1]], first - in_gc[depths[0]])} "
                 "without it | | | | |"
             )
+    if "W3" in args.workloads:
+        depths = [1_000, 10_000] if args.quick else [1_000, 100_000, 1_000_000]
+        c3 = bench_w3_compiled(depths, 3 if args.quick else 5)
+        for depth in depths:
+            replay, compile_per_value = c3[depth]
+            floor_time = t3["floor"].get(depth)
+            floor_cells = (
+                f"{_fmt_time(floor_time)}/op | | {_ratio(replay, floor_time)}"
+                if isinstance(floor_time, float)
+                else " | |"
+            )
+            rows.append(
+                f"| W3 compiled replay, depth {depth:,} (per op; compile "
+                f"{_fmt_time(compile_per_value)}/value) | {_fmt_time(replay)}/op | "
+                f"| {floor_cells} |"
+            )
+        rows.append(
+            f"| W3 compiled replay per op, depth {depths[-1]:,} / depth {depths[0]:,} "
+            f"| {_ratio(c3[depths[-1]][0], c3[depths[0]][0])} | | | | |"
+        )
     if "W4" in args.workloads:
         m = bench_w4(["microgrowth", "micrograd", "floor"], 16 if args.quick else 19)
         ours, theirs, floor = m["microgrowth"], m["micrograd"], m["floor"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import importlib
 import itertools
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -116,17 +117,22 @@ def make_mlp(engine: ModuleType, weights: Sequence[float]) -> Any:
     return model
 
 
-def w2_step(
-    engine: ModuleType, model: Any, X: Sequence[Sequence[float]], y: Sequence[int], lr: float
-) -> float:
-    """micrograd's demo loss and update, word for word."""
+def w2_loss(engine: ModuleType, model: Any, X: Sequence[Sequence[float]], y: Sequence[int]) -> Any:
+    """micrograd's demo loss, word for word."""
     Value = engine.Value
     inputs = [list(map(Value, xrow)) for xrow in X]
     scores = list(map(model, inputs))
     losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-    total_loss = data_loss + reg_loss
+    return data_loss + reg_loss
+
+
+def w2_step(
+    engine: ModuleType, model: Any, X: Sequence[Sequence[float]], y: Sequence[int], lr: float
+) -> float:
+    """micrograd's demo loss and update, word for word."""
+    total_loss = w2_loss(engine, model, X, y)
     model.zero_grad()
     total_loss.backward()
     for p in model.parameters():
@@ -255,3 +261,62 @@ def w4_floor(levels: int) -> tuple[int, float, float]:
         leaf_grads[2 * i] += g * leaves[2 * i + 1]
         leaf_grads[2 * i + 1] += g * leaves[2 * i]
     return 2 * n - 1, sums[-1][0], leaf_grads[0]
+
+
+# --- the compiled engine (microgrowth.compile): record once, replay on floats ---------------------
+
+
+def w1_compiled() -> Callable[[], tuple[float, float, float]]:
+    """W1's replay: the running example compiled once; each call evaluates its program."""
+    import microgrowth as mg
+
+    cf = mg.compile(lambda x1, x2: mg.log(x1) + x1 * x2 - mg.sin(x2))
+    cf(2.0, 5.0)
+
+    def replay() -> tuple[float, float, float]:
+        value, (g1, g2) = cf(2.0, 5.0)
+        return value, g1, g2
+
+    return replay
+
+
+class CompiledMLP:
+    """W2 compiled: the demo loss of the parameters recorded once (the 100 points are constants
+    of the program); a step is a replay and the SGD update, on a list of floats."""
+
+    def __init__(self, weights: Sequence[float], X: Sequence[Sequence[float]], y: Sequence[int]):
+        import microgrowth as mg
+        from microgrowth.compile import Program
+
+        start = time.perf_counter()
+        model = make_mlp(mg, weights)
+        self.program = Program(w2_loss(mg, model, X, y), model.parameters(), name="w2_loss")
+        self.compile_seconds = time.perf_counter() - start
+        self.params = [p.data for p in model.parameters()]
+
+    def step(self, lr: float) -> float:
+        value, grads, _ = self.program.run(self.params)
+        self.params = [p - lr * g for p, g in zip(self.params, grads)]
+        return value
+
+
+def w3_compiled(depth: int) -> tuple[Callable[[], tuple[float, float]], float]:
+    """W3's chain compiled: the replay, and the seconds the recording and compiling took."""
+    import microgrowth as mg
+
+    def chain(x: Any) -> Any:
+        y = x
+        for _ in range(depth):
+            y = y * 1.0001 + 0.001
+        return y
+
+    cf = mg.compile(chain)
+    start = time.perf_counter()
+    cf(0.5)
+    seconds = time.perf_counter() - start
+
+    def replay() -> tuple[float, float]:
+        value, (g,) = cf(0.5)
+        return value, g
+
+    return replay, seconds

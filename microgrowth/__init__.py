@@ -10,12 +10,17 @@
 Modules: engine (Value, backward, the reverse sweep), rules (the derivative-rule table) and
 formula (its formulas), ops (the rules as functions: exp, log, sin, ...), functional (grad, vjp,
 jacobian, hessian, ...), trace (the adjoint table), viz (graphs), expression and cli (the
-command line), nn, losses, optim, data, train (the tiny MLP).
+command line), nn, losses, optim, data, train (the tiny MLP), compile (the adjoint table as a
+program, compiled once and replayed on floats).
 """
 
 from collections.abc import Callable as _Callable
 
 from microgrowth import data, functional, losses, nn, ops, optim
+
+# microgrowth.compile(f) is the function (reach the module with ``from microgrowth.compile import
+# Program``); it stays out of __all__, so ``from microgrowth import *`` keeps the builtin compile.
+from microgrowth.compile import compile as compile
 from microgrowth.engine import (
     Constant,
     Operand,

@@ -68,3 +68,16 @@ def test_w1_instructions_say_none_without_valgrind(monkeypatch: pytest.MonkeyPat
     assert run.w1_instructions("microgrowth") is None
     run.w1_child("microgrowth", 3)  # what valgrind runs, when it is there
     run.w1_child("floor", 3)
+
+
+def test_compiled_workloads_give_the_right_answers() -> None:
+    assert W.w1_compiled()() == pytest.approx(W.w1_expected(), rel=1e-12)
+    X, y = W.moons()
+    weights = W.initial_weights([2, 16, 16, 1])
+    compiled, floor = W.CompiledMLP(weights, X, y), W.FloorMLP(weights)
+    for k in range(3):
+        lr = 1.0 - 0.9 * k / 100
+        assert compiled.step(lr) == pytest.approx(floor.step(X, y, lr), rel=1e-9)
+    replay, seconds = W.w3_compiled(2_000)
+    assert replay() == pytest.approx(W.w3_expected(2_000), rel=1e-9)
+    assert seconds > 0

@@ -1,0 +1,475 @@
+"""Compile once, replay on floats: the adjoint table as a straight-line Python program.
+
+``cf = microgrowth.compile(f)`` runs ``f`` once on Values (the normal engine), records the graph
+and writes it out as Python source: the forward sweep, one line per row of the primal trace, then
+the reverse sweep, one line per row of the adjoint trace, named as the table names them
+(v_{-1} -> ``v_m1``, v̄_3 -> ``vbar_3``). Every line comes from the rule table: a forward line
+calls the rule's own forward function (or writes its operator), an adjoint line is the rule's
+partial formula printed by `formula.render`; nothing here is written per operation. The source is
+compiled once, and each later call ``cf(*args)`` evaluates it on plain floats::
+
+    >>> import microgrowth as mg
+    >>> cf = mg.compile(lambda x1, x2: mg.log(x1) + x1 * x2 - mg.sin(x2))
+    >>> value, (dx1, dx2) = cf(2.0, 5.0)
+    >>> round(value, 4), dx1, round(dx2, 4)
+    (11.6521, 5.5, 1.7163)
+    >>> print(cf.source.splitlines()[2])
+        v_1 = log(v_m1)
+
+Retracing follows JAX's ``jit``: a call with a different number of arguments, or lists of a
+different length, records again; Python control flow that depends on values (``if x > 0``) is
+frozen at recording, while the kinks of the rule table (relu, abs) stay data-dependent, because
+their partials are expressions such as ``(a > 0)``. ``compile(f, check=True)`` re-runs the
+interpreter on every call and raises `ReplayMismatch` if the numbers differ. Large graphs are
+split into functions of `CHUNK` lines, which pass on only the values later parts use.
+
+The idea of readable derivative code is Google's Tangent; tracing once and replaying is JAX's
+``jit``; the table is Baydin et al. (2018), "Automatic differentiation in machine learning: a
+survey", arXiv:1502.05767, Table 2.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import linecache
+import math
+import numbers
+import operator
+import re
+import traceback
+import weakref
+from collections.abc import Callable, Sequence
+from itertools import count
+from typing import Any
+
+from microgrowth import formula, rules
+from microgrowth.engine import Node, Value, _domain_error, reverse_steps, reverse_sweep
+from microgrowth.rules import Rule
+from microgrowth.trace import names, table_order
+
+CHUNK = 50_000
+"""Lines per generated function in a large program. (CPython 3.11 compiles one function of a
+million lines at about the same speed per line as many small ones, measured; parts keep the
+code objects and the tracebacks of a replay small.)"""
+
+Shape = tuple[Any, ...]  # per argument: None (a number), or (list or tuple, length)
+_programs = count(1)
+
+
+class ReplayMismatch(RuntimeError):
+    """``compile(f, check=True)``: the replay and the interpreter gave different numbers."""
+
+
+def identifier(name: str) -> str:
+    """A table name as a Python name: v_{-1} -> v_m1, v_0 -> v_0, v_3 -> v_3."""
+    return re.sub(r"[{}]", "", name).replace("-", "m")
+
+
+def _is_operator(rule: Rule) -> bool:
+    """True if the rule's forward function is the Python operator its text writes (a * b)."""
+    return getattr(operator, getattr(rule.forward, "__name__", ""), None) is rule.forward
+
+
+def namespace() -> dict[str, Any]:
+    """What generated code may call: the formulas' functions, then every rule's forward
+    function under the rule's name (log -> math.log, pow -> rules.power, relu -> rules.relu)."""
+    space: dict[str, Any] = {"__builtins__": {}, **formula.FUNCTIONS}
+    space.update({r.name: r.forward for r in rules.RULES.values() if not _is_operator(r)})
+    return space
+
+
+_templates: dict[tuple[str, tuple[float | None, ...], bool], str] = {}
+
+
+def _render(source: str, names: dict[str, str | float], factor: bool = False) -> str:
+    """`formula.render` in code style (with ``factor``, ready to follow ``vbar_i *``), cached by
+    the pattern of names and constants (a graph of a million rows repeats a handful of
+    patterns), names put in afterwards."""
+    values = names.values()
+    key = (source, tuple(v if type(v) is float else None for v in values), factor)
+    template = _templates.get(key)
+    if template is None:
+        slots: dict[str, formula.Name] = {
+            k: v if isinstance(v, float) else f"__{i}__" for i, (k, v) in enumerate(names.items())
+        }
+        template = formula.render(source, slots, style="code", number=repr)
+        template = _factor(template) if factor else template
+        template = re.sub(r"__(\d+)__", r"{\1}", template)  # for str.format
+        _templates[key] = template
+    return template.format(*values)
+
+
+def _factor(code: str) -> str:
+    """The partial ready to be written after ``vbar_i *``: in parentheses unless it is a name,
+    a non-negative number, a call or a comparison (printed in parentheses already): ``vbar * a *
+    b`` would round differently from ``vbar * (a * b)``."""
+    tree = ast.parse(code, mode="eval").body
+    if isinstance(tree, (ast.Name, ast.Call, ast.Compare)):
+        return code
+    if isinstance(tree, ast.Constant) and not code.startswith("-"):
+        return code
+    return f"({code})"
+
+
+def _partial(node: Node, i: int, arg: Callable[[Node], str | float], me: str) -> str:
+    """The local partial of ``node`` (named ``me``) by its input ``i``, with the program's names."""
+    rule = node.rule
+    assert rule is not None
+    parents = node.parents
+    if not rule.variadic:
+        values = {var: arg(p) for var, p in zip(rule.variables, parents)}
+        source = rule.partials[i]
+    else:
+        n = len(parents) // 2
+        values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
+        source = rule.partials[i // n]
+    values["y"] = me
+    assert source is not None
+    return _render(source, values, factor=True)
+
+
+class Program:
+    """One recorded graph as Python source, compiled: ``run(floats) -> (value, grads, extras)``.
+
+    ``inputs`` are leaf Values of ``root``'s graph in argument order (one that ``root`` does not
+    use gets the gradient 0); other leaves are frozen at their value. ``extras`` are nodes whose
+    values are returned too (a model's outputs, for its accuracy).
+    """
+
+    def __init__(
+        self,
+        root: Value,
+        inputs: Sequence[Value],
+        extras: Sequence[Node] = (),
+        name: str = "compiled",
+    ) -> None:
+        order = table_order(root)
+        v = {node: identifier(text) for node, text in names(order).items()}
+        # per operation, its rule and inputs (names or constants), for the errors of a replay:
+        # the program keeps no Value, so the recorded graph is freed
+        self.operations: dict[str, tuple[Rule, tuple[str | float, ...]]] = {}
+        arg_names = []
+        for i, x in enumerate(inputs):
+            if x.parents:
+                raise TypeError(f"compile: input {i} is computed from others, not a leaf")
+            arg_names.append(v.get(x, f"unused_{i}"))
+        if len(set(arg_names)) != len(arg_names):
+            raise TypeError("compile: the same Value is given as two inputs")
+        given = set(inputs)
+
+        def arg(p: Node) -> str | float:
+            return float(p.data) if p.is_constant else v[p]
+
+        forward = ["# forward sweep: the primal trace, one line per row"]
+        for node in order:
+            if node.is_constant or node in given:
+                continue
+            if not node.parents:  # a Value made inside f, not an argument: frozen
+                forward.append(f"{v[node]} = {node.data!r}")
+                continue
+            rule = node.rule
+            if rule is None:
+                raise TypeError(
+                    f"compile: the custom operation {node.op!r} ({v[node]}) has a hand-written "
+                    "_backward, which cannot be written as code; declare it with "
+                    "microgrowth.rules.rule(...)"
+                )
+            args = [arg(p) for p in node.parents]
+            if _is_operator(rule):
+                code = _render(rule.text, dict(zip(rule.variables, args)))
+            else:
+                code = (
+                    f"{rule.name}({', '.join(a if isinstance(a, str) else repr(a) for a in args)})"
+                )
+            forward.append(f"{v[node]} = {code}")
+            self.operations[v[node]] = (rule, tuple(args))
+
+        steps, _ = reverse_steps(root)
+        incoming: dict[Node, list[tuple[Node, int]]] = {}
+        for step in steps:
+            incoming.setdefault(step.parent, []).append((step.node, step.arg))
+        reverse = ["# reverse sweep: the adjoint trace, from the output back to the inputs"]
+        reverse.append(f"vbar_{v[root][2:]} = 1.0")
+        for node in reversed(order):
+            if node is root or node.is_constant:
+                continue
+            target = "vbar_" + v[node][2:]
+            parts = incoming.get(node, [])
+            children = [n for n, _ in parts]
+            twice: set[Node] = set()  # x * x: two edges from one node, told apart by argument
+            if len(set(children)) < len(children):
+                twice = {n for n in children if children.count(n) > 1}
+            terms = []
+            for child, i in parts:
+                term = f"vbar_{v[child][2:]} * {_partial(child, i, arg, v[child])}"
+                if len(parts) == 1:
+                    terms.append(term)
+                    break
+                who = f"{target}_from_{v[child][2:]}" + (f"_arg{i}" if child in twice else "")
+                reverse.append(f"{who} = {term}")
+                terms.append(who)
+            reverse.append(f"{target} = {' + '.join(terms) or '0.0'}")
+        used = set(v.values())
+        grads = ", ".join("vbar_" + a[2:] if a in used else "0.0" for a in arg_names)
+        if any(not e.is_constant and e not in v for e in extras):
+            raise ValueError("compile: an extra output is not part of the graph of the result")
+        extra = ", ".join(repr(float(e.data)) if e.is_constant else v[e] for e in extras)
+        result = f"return {v[root]}, {_tuple(grads, len(inputs))}, {_tuple(extra, len(extras))}"
+        self.filename = f"<microgrowth.compile {name} #{next(_programs)}>"
+        self.source = _functions(name, arg_names, forward + reverse, result)
+        self.rows = sum(1 for line in forward + reverse if not line.startswith("#"))
+        lines = self.source.splitlines(keepends=True)
+        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
+        weakref.finalize(self, linecache.cache.pop, self.filename, None)  # tracebacks show code
+        space = namespace()
+        exec(builtins.compile(self.source, self.filename, "exec"), space)
+        self.function: Callable[..., tuple[float, tuple[float, ...], tuple[float, ...]]] = space[
+            name
+        ]
+
+    def run(self, args: Sequence[float]) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
+        """The value, the gradient by each input, and the extras, at ``args`` (floats)."""
+        try:
+            return self.function(*args)
+        except (ArithmeticError, ValueError) as error:
+            raise self._error(error) from None
+
+    def _error(self, error: Exception) -> Exception:
+        """The error of a replay, naming the table row and the operation it failed in."""
+        ours = [
+            (frame, lineno)
+            for frame, lineno in traceback.walk_tb(error.__traceback__)
+            if frame.f_code.co_filename == self.filename
+        ]
+        if not ours:
+            return error
+        frame, lineno = ours[-1]
+        line = linecache.getline(self.filename, lineno).strip()
+        target, code = line.split(" = ", 1)
+        if target.startswith("vbar_"):  # an edge: the partial of the node it comes from failed
+            target = code.split(" * ")[0]
+        operation = self.operations.get(target.replace("vbar_", "v_"))
+        if operation is None:
+            return type(error)(f"compiled replay, line {line!r}: {error}")
+        rule, args = operation
+        local = frame.f_locals
+        inputs = tuple(a if isinstance(a, float) else local.get(a, math.nan) for a in args)
+        if target.startswith("vbar_"):
+            shown = ", ".join(repr(x) for x in inputs[:6])
+            why = f"the local partial of {rule.name}({shown}) cannot be computed here ({error})"
+        else:
+            why = str(_domain_error(rule, inputs, error))
+        kind = type(error) if isinstance(error, ArithmeticError) else ValueError
+        return kind(f"compiled replay, row {line}: {why}")
+
+
+def _tuple(items: str, n: int) -> str:
+    return f"({items},)" if n == 1 else f"({items})"
+
+
+def _functions(name: str, params: list[str], body: list[str], result: str) -> str:
+    """The program's source: one function, or for a long body parts of `CHUNK` lines that each
+    take the values they use and return the ones later parts (or the result) need."""
+    if len(body) <= CHUNK:
+        lines = [f"def {name}({', '.join(params)}):", *("    " + b for b in body), "    " + result]
+        return "\n".join(lines) + "\n"
+    parts = [body[k : k + CHUNK] for k in range(0, len(body), CHUNK)]
+    defined: dict[str, int] = dict.fromkeys(params, -1)
+    last_use: dict[str, int] = {}
+    uses: list[list[str]] = []
+    word = re.compile(r"\b(?:v|vbar)_\w+")
+    for p, part in enumerate(parts):
+        used: dict[str, None] = {}
+        for line in part:
+            if line.startswith("#"):
+                continue
+            target, code = line.split(" = ", 1)
+            for u in word.findall(code):
+                last_use[u] = p
+                if defined.get(u, p) != p:
+                    used[u] = None
+            defined[target] = p
+        uses.append(list(used))
+    for u in word.findall(result):
+        last_use[u] = len(parts)
+    out, calls = [], []
+    for p, part in enumerate(parts):
+        made = [line.split(" = ", 1)[0] for line in part if not line.startswith("#")]
+        keep = [t for t in made if last_use.get(t, -1) > p]
+        out.append(f"def {name}_part_{p + 1}({', '.join(uses[p])}):")
+        out += ["    " + line for line in part]
+        out.append(f"    return ({', '.join(keep)}{',' if len(keep) == 1 else ''})\n")
+        call = f"{name}_part_{p + 1}({', '.join(uses[p])})"
+        calls.append(f"({', '.join(keep)},) = {call}" if keep else call)
+    out.append(f"def {name}({', '.join(params)}):")
+    out += ["    " + c for c in calls]
+    out.append("    " + result)
+    return "\n".join(out) + "\n"
+
+
+# --- compile(f): record on the first call of each shape, replay after ---------------------------
+
+
+def _shape(args: Sequence[Any]) -> Shape:
+    shape: list[Any] = []
+    for i, a in enumerate(args):
+        if isinstance(a, (list, tuple)):
+            if not all(_is_number(x) for x in a):
+                raise TypeError(
+                    f"compiled function: argument {i} must be a number or a flat list of "
+                    f"numbers; got {a!r}"
+                )
+            shape.append((type(a), len(a)))
+        elif _is_number(a):
+            shape.append(None)
+        else:
+            raise TypeError(
+                f"compiled function: argument {i} is {type(a).__name__} {a!r}; pass plain "
+                "numbers (or lists of them): the function is recorded on Values by compile itself"
+            )
+    return tuple(shape)
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, Value)
+
+
+def _flatten(args: Sequence[Any]) -> list[float]:
+    flat: list[float] = []
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            flat.extend(float(x) for x in a)
+        else:
+            flat.append(float(a))
+    return flat
+
+
+def _unflatten(flat: Sequence[Any], shape: Shape) -> tuple[Any, ...]:
+    out: list[Any] = []
+    k = 0
+    for s in shape:
+        if s is None:
+            out.append(flat[k])
+            k += 1
+        else:
+            kind, n = s
+            out.append(kind(flat[k : k + n]))
+            k += n
+    return tuple(out)
+
+
+def _close(a: float, b: float) -> bool:
+    return a == b or abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
+
+
+class Compiled:
+    """What `compile` returns: call it with numbers (or lists of numbers) for ``(value, grads)``."""
+
+    def __init__(self, f: Callable[..., Any], check: bool = False) -> None:
+        self.f = f
+        self.check = check
+        self.programs: dict[Shape, Program] = {}
+        """One program per argument shape: what retracing has recorded so far."""
+        self._last: Program | None = None
+        self._floats: dict[int, tuple[Callable[..., Any], Program]] = {}  # numbers-only calls
+        self.__name__ = getattr(f, "__name__", "compiled")
+        self.__doc__ = getattr(f, "__doc__", None)
+
+    def interpret(self, *args: Any) -> tuple[Value, list[Value]]:
+        """Run ``f`` on fresh input Values (the interpreter); the output and the inputs."""
+        shape = _shape(args)
+        inputs = [Value(x) for x in _flatten(args)]
+        out = self.f(*_unflatten(inputs, shape))
+        if isinstance(out, (list, tuple)):
+            raise TypeError(f"compile: f returned {len(out)} outputs; return one Value")
+        if not isinstance(out, Value):
+            if not _is_number(out):
+                raise TypeError(f"compile: f returned {out!r}; return a Value or a number")
+            out = Value(out)
+        return out, inputs
+
+    def reference(self, *args: Any) -> tuple[float, tuple[Any, ...]]:
+        """``(value, grads)`` from the interpreter: what every replay must equal."""
+        y, inputs = self.interpret(*args)
+        adjoint = reverse_sweep(y)
+        return y.data, _unflatten([adjoint.get(x, 0.0) for x in inputs], _shape(args))
+
+    def record(self, *args: Any) -> Program:
+        """Record ``f`` at ``args`` and compile its program (what a call of a new shape does)."""
+        shape = _shape(args)
+        y, inputs = self.interpret(*args)
+        name = re.sub(r"\W", "_", self.__name__)
+        if not name.isidentifier() or name.startswith("_") or name in namespace():
+            name = "compiled"
+        program = self.programs[shape] = Program(y, inputs, name=name)
+        if all(s is None for s in shape) and not self.check:
+            self._floats[len(shape)] = program.function, program
+        self._last = program
+        return program
+
+    def __call__(self, *args: Any) -> tuple[float, tuple[Any, ...]]:
+        fast = self._floats.get(len(args))
+        if fast is not None:  # the fast path: floats only, no check
+            for a in args:
+                if type(a) is not float:
+                    break
+            else:
+                function, program = fast
+                try:
+                    value, grads, _ = function(*args)
+                except (ArithmeticError, ValueError) as error:
+                    raise program._error(error) from None
+                total = value + sum(grads)
+                if total - total == 0.0:  # finite (inf - inf and nan - nan are nan)
+                    self._last = program
+                    return value, grads
+        return self._call(args)
+
+    def _call(self, args: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
+        shape = _shape(args)
+        program = self.programs.get(shape)
+        if program is None:
+            program = self.record(*args)
+        self._last = program
+        value, grads, _ = program.run(_flatten(args))
+        if not math.isfinite(value + sum(grads)):
+            # inf or NaN: the interpreter raises the engine's error, or (0 * inf: an adjoint of
+            # exactly 0 passes nothing on) gives the finite answer
+            return self.reference(*args)
+        if self.check:
+            want, want_grads = self.reference(*args)
+            flat_want = _flatten([g if isinstance(g, (list, tuple)) else [g] for g in want_grads])
+            if not _close(value, want) or not all(map(_close, grads, flat_want)):
+                raise ReplayMismatch(
+                    f"compile(check=True): at {args!r} the replay gives {value!r} with gradients "
+                    f"{tuple(grads)!r}, the interpreter {want!r} with {tuple(flat_want)!r}. "
+                    f"{self.__name__}'s Python control flow depends on the values (an if on a "
+                    "Value, max(), ...), and was frozen when it was recorded; write it with the "
+                    "rule table's relu or abs, or call it without compile"
+                )
+        return value, _unflatten(grads, shape)
+
+    @property
+    def source(self) -> str:
+        """The program of the latest call (the adjoint table as code)."""
+        if self._last is None:
+            raise RuntimeError(
+                f"compile: {self.__name__} has not been called yet; call it once with numbers "
+                "to record its program"
+            )
+        return self._last.source
+
+    def __str__(self) -> str:
+        return self.source if self._last is not None else repr(self)
+
+    def __repr__(self) -> str:
+        return f"<compiled {self.__name__}: {len(self.programs)} program(s) recorded>"
+
+
+def compile(f: Callable[..., Any], *, check: bool = False) -> Compiled:
+    """``f`` (numbers in, one Value out) as a program recorded once per argument shape and then
+    replayed on floats: ``compile(f)(*args)`` is ``(value, grads)``, grads one per argument (a
+    list for a list), the numbers of ``value_and_grad(f, argnums=all)``. ``check=True`` runs the
+    interpreter too on every call and raises `ReplayMismatch` where they differ."""
+    return Compiled(f, check)
