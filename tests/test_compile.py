@@ -458,17 +458,18 @@ def test_fit_with_compile_gives_the_same_losses_and_parameters(
 
 # --- the README section ---------------------------------------------------------------------------
 
-SECTION = Path(__file__).resolve().parent.parent / "docs" / "compile-section.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_the_readme_section_runs_and_shows_the_program_compile_writes() -> None:
-    text = SECTION.read_text(encoding="utf-8")
+    readme = README.read_text(encoding="utf-8")
+    text = readme[readme.index("\n## Compile\n") :].split("\n## ", 2)[1]
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) == 2
     for code in blocks:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            exec(builtins.compile(code, "compile-section.md", "exec"), {})
+            exec(builtins.compile(code, "README.md, Compile", "exec"), {})
         expected = [c.strip() for c in re.findall(r"print\(.*\)\s*#\s*(.*)", code)]
         assert out.getvalue().splitlines() == expected
     program = re.findall(r"```text\n(.*?)```", text, re.S)[0]
