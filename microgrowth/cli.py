@@ -198,7 +198,7 @@ def _trace(
     try:
         table = trace(y, digits=args.digits)
     except (ArithmeticError, ValueError) as error:  # a derivative undefined at these values
-        return _refuse(f"{error}; try other values")
+        return _refuse(f"{str(error).rstrip('.')}; try other values")
     print(FORMATS[args.format](table))
     code = 0
     if args.svg:
