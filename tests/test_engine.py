@@ -237,8 +237,12 @@ def test_apply_checks_the_arity() -> None:
 
 # --- composite expressions against finite differences -----------------------------------------
 
-# powc is pow with a constant exponent: its exponent is never an input here.
-SMOOTH = [r for r in RULES.values() if not r.kinks and r.name != "powc"]
+# Rules with an input they do not differentiate (powc's constant exponent) take no Value there.
+SMOOTH = [
+    r
+    for r in RULES.values()
+    if not r.kinks and all(r.differentiable(i) for i in range(len(r.partials)))
+]
 
 
 def _squash(x: Value, lo: float, hi: float) -> Value:

@@ -17,6 +17,7 @@ SymPy is a development dependency only (the dev extra of pyproject.toml).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,7 +120,11 @@ def _leaf(i: int) -> Expression:
 
 
 RULE_LIST = list(RULES.values())  # every rule of the table, including ones declared later
-EXPONENTS = st.one_of(st.integers(-3, 3), st.floats(-3.0, 3.0).map(lambda b: round(b, 3)))
+
+
+def _numbers_in(lo: float, hi: float) -> st.SearchStrategy[float]:
+    whole = st.integers(math.ceil(lo), math.floor(hi)).map(float)
+    return st.one_of(whole, st.floats(lo, hi).map(lambda b: round(b, 3)))
 
 
 @st.composite
@@ -134,8 +139,8 @@ def expressions(draw: st.DrawFn, depth: int = 3) -> Expression:
         intervals = list(rule.domain)
     subs: list[Expression | float] = []
     for i, (lo, hi) in enumerate(intervals):
-        if not rule.differentiable(i):  # powc's exponent: a plain number
-            subs.append(float(draw(EXPONENTS if rule.name == "powc" else st.floats(lo, hi))))
+        if not rule.differentiable(i):  # a plain number (powc's exponent): whole ones too
+            subs.append(float(draw(_numbers_in(lo, hi))))
         else:
             subs.append(_squash(draw(expressions(depth - 1)), lo, hi))
     used = {rule.name}.union(*(s.rules for s in subs if isinstance(s, Expression)))
