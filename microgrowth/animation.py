@@ -77,7 +77,7 @@ def frames(y: Value, digits: int = 4) -> list[Frame]:
     table = Trace(y, digits)
     rows = [(a[0], b[0], c[0]) for a, b, c in table.adjoint_cells()]
     values = [n for n in table.order if not n.is_constant]
-    inputs = [n for n in values if n.rule is None]
+    inputs = [n for n in values if not n.parents]
     grads = {table.names[n]: 0.0 for n in values}
     output = f"{table.output_name} = {table.names[y]} = {number(y.data, digits)}"
     shown = [Frame(f"forward pass: {output}; every grad starts at 0", None, (), dict(grads))]

@@ -373,6 +373,7 @@ class Compiled:
         """One program per argument shape: what retracing has recorded so far."""
         self._last: Program | None = None
         self._floats: dict[int, tuple[Callable[..., Any], Program]] = {}  # numbers-only calls
+        self._recorded_at: dict[Shape, list[float]] = {}  # until a program's first check
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -403,8 +404,7 @@ class Compiled:
         if not name.isidentifier() or name.startswith("_") or name in namespace():
             name = "compiled"
         program = self.programs[shape] = Program(y, inputs, name=name)
-        if all(s is None for s in shape) and not self.check:
-            self._floats[len(shape)] = program.function, program
+        self._recorded_at[shape] = _flatten(args)
         self._last = program
         return program
 
@@ -437,17 +437,25 @@ class Compiled:
             # inf or NaN: the interpreter raises the engine's error, or (0 * inf: an adjoint of
             # exactly 0 passes nothing on) gives the finite answer
             return self.reference(*args)
-        if self.check:
+        recorded_at = self._recorded_at.get(shape)
+        first = recorded_at is not None and recorded_at != _flatten(args)
+        if self.check or first:  # every call with check=True; else a program's first new point
             want, want_grads = self.reference(*args)
             flat_want = _flatten([g if isinstance(g, (list, tuple)) else [g] for g in want_grads])
             if not _close(value, want) or not all(map(_close, grads, flat_want)):
                 raise ReplayMismatch(
-                    f"compile(check=True): at {args!r} the replay gives {value!r} with gradients "
-                    f"{tuple(grads)!r}, the interpreter {want!r} with {tuple(flat_want)!r}. "
-                    f"{self.__name__}'s Python control flow depends on the values (an if on a "
-                    "Value, max(), ...), and was frozen when it was recorded; write it with the "
-                    "rule table's relu or abs, or call it without compile"
+                    f"compile{'(check=True)' if self.check else ''}: at {args!r} the replay "
+                    f"gives {value!r} with gradients {tuple(grads)!r}, the interpreter {want!r} "
+                    f"with {tuple(flat_want)!r}. Something in {self.__name__} was frozen when it "
+                    "was recorded: Python control flow on values (an if on a Value, max(), ...) "
+                    "or a number taken from an input (x.data, no_grad(), a Value's number kept "
+                    "outside). Write it with the rule table's operations (relu, abs, ...), or "
+                    "call it without compile"
                 )
+            if first:  # checked once at a new point: from now on the fast path may take it
+                del self._recorded_at[shape]
+                if all(s is None for s in shape) and not self.check:
+                    self._floats[len(shape)] = program.function, program
         return value, _unflatten(grads, shape)
 
     @property

@@ -165,7 +165,11 @@ class Value:
         """micrograd's step for this node alone: add local partial * ``self.grad`` into each
         parent's ``grad``. Assign a closure to make a custom operation (see `Value`)."""
         custom = self.__dict__.get("_backward")
-        return custom if custom is not None else partial(_backward_step, self)
+        if custom is not None:
+            return custom
+        if self._rule is None:  # a leaf, or a custom operation given no closure: micrograd's
+            return _nothing  # default, which passes nothing on
+        return partial(_backward_step, self)
 
     @_backward.setter
     def _backward(self, function: Callable[[], None]) -> None:
@@ -639,6 +643,10 @@ def reverse_steps(root: Value, seed: float = 1.0) -> tuple[list[Step], dict[Node
                 continue
             steps.append(Step(node, i, parent, d, d * g if d is not None else 0.0, g))
     return steps, adjoint
+
+
+def _nothing() -> None:
+    pass
 
 
 def _backward_step(node: Value) -> None:

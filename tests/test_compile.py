@@ -339,7 +339,12 @@ def _branchy(x: Value) -> Value:
 def test_value_dependent_branch_is_frozen_and_check_catches_it() -> None:
     cf = mg.compile(_branchy)
     assert cf(2.0) == (4.0, (4.0,))
-    assert cf(-3.0) == (9.0, (-6.0,))  # the recorded branch, x * x, not -x
+    with pytest.raises(ReplayMismatch, match=r"the interpreter 3\.0 .*frozen"):
+        cf(-3.0)  # a program's first call at a new point is checked: x * x was recorded, not -x
+    cf = mg.compile(_branchy)
+    assert cf(2.0) == (4.0, (4.0,))
+    assert cf(3.0) == (9.0, (6.0,))  # checked once, the same branch: from now on not checked
+    assert cf(-3.0) == (9.0, (-6.0,))  # the recorded branch, x * x, not -x: check=True catches it
     checked = mg.compile(_branchy, check=True)
     assert checked(2.0) == (4.0, (4.0,))
     assert checked(0.5) == (0.25, (1.0,))  # same branch: fine
@@ -498,3 +503,15 @@ def test_the_module_docstring_example_runs_and_star_import_keeps_the_builtin() -
     exec("from microgrowth import *", namespace)
     assert "compile" not in namespace  # the builtin compile is not shadowed
     assert mg.compile.__module__ == "microgrowth.compile"
+
+
+def test_a_number_taken_from_an_input_is_caught_at_the_first_new_point() -> None:
+    def f(x: Value) -> Value:
+        with mg.no_grad():
+            c = x * 2  # a number, not part of the graph: frozen at recording
+        return x * c
+
+    cf = mg.compile(f)
+    assert cf(2.0) == (8.0, (4.0,))
+    with pytest.raises(ReplayMismatch, match=r"a number taken from an input \(x\.data, no_grad"):
+        cf(3.0)

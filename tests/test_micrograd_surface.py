@@ -229,3 +229,24 @@ def test_bools_are_numbers_as_in_python() -> None:
     assert v.grad == 1.0
     with pytest.raises(ValueError, match="finite numbers only"):
         Value(math.nan)
+
+
+def test_a_custom_op_without_a_closure_passes_nothing_on() -> None:
+    """micrograd's default _backward does nothing; this used to hang (the sweep's lock)."""
+    x = Value(2.0)
+    out = Value(x.data * 3, (x,), "triple")
+    out.backward()
+    assert x.grad == 0.0 and out.grad == 1.0
+    out._backward()
+    assert "triple" in str(mg.trace(out))
+
+
+def test_a_custom_op_is_animated_like_any_other() -> None:
+    from microgrowth import animation
+
+    x = Value(2.0, label="x")
+    y = ln(x) * x
+    shown = animation.frames(y)
+    rows = mg.trace(y).adjoint_cells()
+    assert len(shown) == len(rows) + 2  # the forward frame, one per row, the gradient
+    assert shown[-1].grads["v_0"] == pytest.approx(math.log(2) + 1)  # by v-name
