@@ -164,7 +164,7 @@ class Value:
     def _backward(self) -> Callable[[], None]:
         """micrograd's step for this node alone: add local partial * ``self.grad`` into each
         parent's ``grad``. Assign a closure to make a custom operation (see `Value`)."""
-        custom = self.__dict__.get("_backward")
+        custom: Callable[[], None] | None = self.__dict__.get("_backward")
         if custom is not None:
             return custom
         if self._rule is None:  # a leaf, or a custom operation given no closure: micrograd's
