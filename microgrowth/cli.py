@@ -188,6 +188,10 @@ def _trace(
         fmt = Path(args.svg).suffix.lstrip(".").lower()
         if fmt not in {*graphviz.FORMATS, "dot", "gv"}:
             return _refuse(f"--svg {args.svg}: give the file an extension such as .svg or .png")
+    for flag, path in (("--svg", args.svg), ("--gif", args.gif)):
+        folder = Path(path).resolve().parent if path else None
+        if folder is not None and not (folder.is_dir() and os.access(folder, os.W_OK)):
+            return _refuse(f"{flag} {path}: the folder {folder} does not exist or is not writable")
     if args.svg or args.gif:
         size = sum(isinstance(node, Value) for node in topological_order(y))
         if size > args.max_nodes:

@@ -781,8 +781,7 @@ def _partial_error(node: Node, i: int, error: Exception) -> Exception:
     return kind(
         f"backward: {rule.name}({_inputs_text(node)}): the local partial d/d{name} = "
         f"{rule.partials[i] if not rule.variadic else 'w[i] or x[i]'} cannot be computed here "
-        f"({why}); the derivative is undefined or infinite at this point. "
-        + (rule.domain_text.capitalize() + "." if rule.domain_text else "")
+        f"({why}): the derivative is undefined or infinite at this point"
     )
 
 
@@ -837,7 +836,7 @@ def apply1(rule: Rule, a: Operand) -> Value:
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, (x,), error) from None
     if not _isfinite(y):
-        raise _domain_error(rule, (x,), OverflowError(f"the result is {y}"))
+        raise _domain_error(rule, (x,), _not_finite(y))
     if _open_no_grad and not _grad_enabled.get():
         return Value(y)
     node: Value = _new(Value)  # Value.__init__ without its checks: this is the hottest path
@@ -855,7 +854,7 @@ def _apply2(rule: Rule, a: Operand, b: Operand) -> Value:
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, (x1, x2), error) from None
     if not _isfinite(y):
-        raise _domain_error(rule, (x1, x2), OverflowError(f"the result is {y}"))
+        raise _domain_error(rule, (x1, x2), _not_finite(y))
     if _open_no_grad and not _grad_enabled.get():
         return Value(y)
     node: Value = _new(Value)
@@ -872,7 +871,7 @@ def _apply_n(rule: Rule, args: Sequence[Operand]) -> Value:
     except _DOMAIN_ERRORS as error:
         raise _domain_error(rule, xs, error) from None
     if not _isfinite(y):
-        raise _domain_error(rule, xs, OverflowError(f"the result is {y}"))
+        raise _domain_error(rule, xs, _not_finite(y))
     if _open_no_grad and not _grad_enabled.get():
         return Value(y)
     node: Value = _new(Value)
@@ -953,10 +952,17 @@ def _as_number(x: object, where: str) -> float:
     return y
 
 
+def _not_finite(y: float) -> Exception:
+    return OverflowError(f"the result is {y}") if y == y else ValueError("the result is nan")
+
+
 def _domain_error(rule: Rule, inputs: tuple[float, ...], error: Exception) -> Exception:
     shown = ", ".join(repr(float(x)) for x in inputs[:6]) + (", ..." if len(inputs) > 6 else "")
     why = rule.domain_text or "the result must be a finite number"
-    if isinstance(error, OverflowError) and rule.name != "exp":  # exp's text is about overflow
+    if not all(map(_isfinite, inputs)):  # a .data set to nan or inf by hand
+        why = "an input is not a finite number (was .data set to nan or inf?)"
+        error = ValueError("microgrowth works with finite numbers only")
+    elif isinstance(error, OverflowError) and rule.name != "exp":  # exp's text is about overflow
         why = "the result is too large for a float (beyond about ±1.8e308)"  # not a domain error
     kind: type[Exception] = ValueError
     if isinstance(error, (OverflowError, ZeroDivisionError)):

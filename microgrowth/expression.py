@@ -143,6 +143,11 @@ def parse(text: str, variables: Mapping[str, float | Value]) -> tuple[Value, dic
         """``operation(*args)``; an error names the part of the text that failed."""
         try:
             result = operation(*args)
+        except OverflowError:  # Python's float ** says "(34, 'Numerical result out of range')"
+            raise ExpressionError(
+                f"{_where(source, node)}: the result is too large for a float (beyond about "
+                "±1.8e308)"
+            ) from None
         except (ArithmeticError, ValueError) as error:
             raise ExpressionError(f"{_where(source, node)}: {error}") from None
         if isinstance(result, Value):

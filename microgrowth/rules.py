@@ -28,6 +28,7 @@ from microgrowth import formula
 
 Interval = tuple[float, float]
 ANY: Interval = (-5.0, 5.0)
+POWER_DOMAIN = "a negative base needs a whole exponent, and 0 a positive one"
 POSITIVE: Interval = (0.1, 5.0)
 
 
@@ -164,12 +165,12 @@ DIV = rule(
 POW = rule(  # a ** b with both a and b differentiated; at a = 0 (b > 0) the b-partial's limit is 0
     "pow", power, partials=("b * a ** (b - 1)", "y * log(a) if y else 0.0"), text="a ** b",
     symbol="**", domain=(POSITIVE, (-3.0, 3.0)),
-    domain_text="the base must be positive unless the exponent is an integer",
+    domain_text=POWER_DOMAIN,
 )  # fmt: skip
 POWC = rule(  # a ** n with a plain-number exponent (micrograd's x**2): n is not differentiated
     "powc", power, partials=("b * a ** (b - 1) if b else 0.0", None), text="a ** b", symbol="**",
     domain=(POSITIVE, (-3.0, 3.0)),
-    domain_text="the base must be positive unless the exponent is an integer",
+    domain_text=POWER_DOMAIN,
 )  # fmt: skip
 NEG = rule("neg", operator.neg, partials=("-1",), text="-a", symbol="neg")
 POS = rule(  # a new node equal to its input: how a transform inside another marks its input

@@ -224,7 +224,7 @@ REFUSALS = [
     (["-" * 900 + "x", "x=1"], "the expression nests 901 operations in each other"),
     (["-" * 50 + "abs(" * 160 + "x" + ")" * 160, "x=1"], "nests 211 operations"),
     (["(" * 300 + "x" + ")" * 300, "x=1"], "too many nested parentheses"),
-    (["9" * 400 + " * x", "x=1"], "(column 1): int too large to convert to float"),
+    (["9" * 400 + " * x", "x=1"], "(column 1): the result is too large for a float"),
     (["(-8)**0.5 * x", "x=1"], "`(-8)**0.5` (column 1) is not a real number"),
     (["1e999 * x", "x=1"], "`1e999` (column 1) is inf, not a finite number"),
 ]
@@ -413,3 +413,17 @@ def test_svg_labels_edges_of_small_graphs_only(
     assert run(capsys, "trace", big, "x=2", "--svg", str(large))[0] == 0
     text = large.read_text()
     assert "∂" not in text and "_op" not in text and "y (v₁₄)" in text
+
+
+def test_an_unwritable_picture_path_is_refused_before_the_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for flag, name in (("--svg", "g.svg"), ("--gif", "g.gif")):
+        code, out, err = run(capsys, "trace", "x*x", "x=1", flag, f"/nonexistent/dir/{name}")
+        assert (code, out) == (2, "") and "does not exist or is not writable" in err
+        assert err.count("\n") == 1
+
+
+def test_an_overflow_in_plain_numbers_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "trace", "x*9**9**9", "x=1")
+    assert (code, out) == (2, "") and "too large for a float" in err and "34" not in err
