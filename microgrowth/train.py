@@ -220,6 +220,14 @@ def fit(
             f"fit: optimizer={optimizer!r}; give an optimizer such as "
             "SGD(model.parameters(), lr=0.1), or None for the default"
         )
+    if optimizer is not None:
+        own = {id(p) for p in model.parameters()}
+        if not own.issubset({id(p) for p in optimizer.params}):
+            raise ValueError(
+                "fit: the optimizer does not hold this model's parameters (it was made for "
+                "another model?), so training would change nothing; give "
+                "optimizer=SGD(model.parameters(), ...)"
+            )
     _check_points(X, y)
     targets = check_labels(y, loss, len(predict(model, X[:1])[0]))
     size = min(batch_size or len(X), len(X))

@@ -187,3 +187,11 @@ def test_fit_accepts_integral_float_classes() -> None:
     history = fit(model, X, [float(c) for c in classes], loss="cross_entropy", epochs=2,
                   optimizer=Adam(model.parameters(), lr=0.05), progress=False)  # fmt: skip
     assert len(history.loss) == 2 and all(math.isfinite(v) for v in history.loss)
+
+
+def test_fit_refuses_an_optimizer_made_for_another_model() -> None:
+    model, other = MLP(2, [4, 1], seed=0), MLP(2, [4, 1], seed=1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="does not hold this model's parameters"):
+        fit(model, [[0.0, 1.0], [1.0, 0.0]], [1, -1], optimizer=SGD(other.parameters(), lr=0.1))
+    assert model.state_dict() == before
