@@ -20,6 +20,12 @@ def _mean(terms: Sequence[Value], name: str) -> Value:
 
 
 def _check_lengths(name: str, a: Sequence[object], b: Sequence[object]) -> None:
+    for what, given in (("predictions", a), ("targets", b)):
+        if isinstance(given, (str, bytes)) or not hasattr(given, "__len__"):
+            raise TypeError(
+                f"{name}: {what} must be a list (one per example), got {type(given).__name__} "
+                f"{given!r}; for one example write [{given!r}]"
+            )
     if len(a) != len(b):
         raise ValueError(f"{name}: {len(a)} predictions but {len(b)} targets")
 

@@ -97,3 +97,8 @@ def test_bad_inputs() -> None:
         L.binary_cross_entropy_with_logits([Value(1.0)], [2.0])
     with pytest.raises(ValueError, match="no examples"):
         L.mse([], [])
+
+
+def test_one_value_instead_of_a_list_says_so() -> None:
+    with pytest.raises(TypeError, match=r"mse: predictions must be a list .* write \[Value"):
+        L.mse(Value(1.0), [1.0])  # type: ignore[arg-type]
