@@ -22,7 +22,7 @@ from typing import NoReturn
 import graphviz
 
 from microgrowth import __version__
-from microgrowth.engine import Value, topological_order
+from microgrowth.engine import Value
 from microgrowth.expression import MAX_LENGTH, ExpressionError, parse, parse_assignments
 from microgrowth.ops import FUNCTIONS
 from microgrowth.trace import Trace, trace
@@ -193,7 +193,7 @@ def _trace(
         if folder is not None and not (folder.is_dir() and os.access(folder, os.W_OK)):
             return _refuse(f"{flag} {path}: the folder {folder} does not exist or is not writable")
     if args.svg or args.gif:
-        size = sum(isinstance(node, Value) for node in topological_order(y))
+        size = count_values(y)  # the whole count: the message says what limit would do
         if size > args.max_nodes:
             return _refuse(
                 f"the graph has {size:,} values, more than --max-nodes {args.max_nodes:,}: "
