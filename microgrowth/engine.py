@@ -254,8 +254,29 @@ class Value:
         and returned by node: ``g = y.backward(create_graph=True)[x]`` is dy/dx as a Value, and
         ``g.backward()`` gives second derivatives.
         """
-        if not create_graph:
-            reverse_sweep(self, grad, write=True)
+        if not create_graph:  # the reverse sweep on floats, adding the adjoints to grad
+            if type(grad) is not float or not _isfinite(grad):
+                grad = _seed(grad)
+            order = topological_order(self)
+            _lock()
+            try:
+                kept = None  # the grads of earlier passes, if any (_set_aside, inlined for speed)
+                for node in order:
+                    if node.grad:
+                        kept = _set_aside(order)
+                        break
+                try:
+                    self.grad = grad
+                    _sweep(order, None)
+                except BaseException:  # all or nothing: every grad as it was
+                    for i, node in enumerate(order):
+                        node.grad = kept[i] if kept else 0.0
+                    raise
+                if kept:
+                    for node, old in zip(order, kept):
+                        node.grad += old
+            finally:
+                _unlock()
             return None
         adjoint = reverse_sweep(self, grad, create_graph=True)
         with _sweep_lock:
@@ -451,16 +472,15 @@ def topological_order(root: Node) -> list[Node]:
         elif node not in seen:
             seen.add(node)
             parents = node._parents
-            if not parents:
-                order.append(node)
+            n = len(parents)  # the node, a marker, then its parents, the first one on top
+            if n == 2:
+                stack += (node, None, parents[1], parents[0])
+            elif n == 1:
+                stack += (node, None, parents[0])
+            elif n:
+                stack += (node, None, *parents[::-1])
             else:
-                stack.append(node)
-                stack.append(None)
-                if len(parents) == 2:  # the first parent on top: visited first
-                    stack.append(parents[1])
-                    stack.append(parents[0])
-                else:
-                    stack.extend(reversed(parents))
+                order.append(node)
     return order
 
 
@@ -476,15 +496,13 @@ def reverse_sweep(
     *,
     create_graph: bool = False,
     record: Record | None = None,
-    write: bool = False,
 ) -> dict[Node, Any]:
-    """The reverse sweep: the adjoint of every node of ``root``'s graph, d root/d node * seed.
+    """The reverse sweep: the adjoint of every node of ``root``'s graph, d root/d node * seed,
+    returned by node (nodes whose adjoint is 0 left out); ``grad`` is left alone.
 
     Visit the nodes from ``root`` back to the inputs; along each edge add the local partial
-    times the node's adjoint to the parent's adjoint. The adjoints are returned as a dictionary,
-    or, with ``write=True``, added to ``grad`` (what `backward` does). An adjoint that is not
-    finite, or a partial that cannot be computed where it is needed, is an error naming the
-    operation; then every ``grad`` is left as it was.
+    times the node's adjoint to the parent's adjoint. An adjoint that is not finite, or a
+    partial that cannot be computed where it is needed, is an error naming the operation.
 
     On floats, a node whose adjoint is exactly 0 passes nothing on (relu(log(1e-310)) has
     gradient 0, not 0 * inf). With ``create_graph`` the adjoints are Values, built from the same
@@ -492,13 +510,10 @@ def reverse_sweep(
     order, ``(node, adjoint, local partials)`` (partials None where not needed): what
     `reverse_steps` turns into the rows of the adjoint table.
 
-    How: one sweep at a time (a lock, so threads that share parameters add up exactly), adding
-    the adjoints up in the nodes' ``grad`` slots themselves, which hold 0 for the sweep: the
-    grads of earlier passes are set aside first if there are any (usually there are none: a
-    fresh graph, or grads zeroed by ``zero_grad()``), and put back, or added, at the end.
-    Measured against adding up in a dictionary (autograd's ``outgrads``) or in a scratch slot
-    and writing ``grad`` afterwards, this is the fastest (W1 in benchmarks/ab.py); the lock and
-    the set-aside grads make it as private and all-or-nothing as those.
+    How: the adjoints are added up in the nodes' ``grad`` slots themselves, one sweep at a time
+    (a lock, so threads that share parameters add up exactly); the grads there before are set
+    aside first and put back at the end. `Value.backward` runs the same loop, `_sweep`, and adds
+    the adjoints to the grads instead of returning them.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward: expected a Value, got {type(root).__name__} {root!r}")
@@ -513,39 +528,33 @@ def reverse_sweep(
         reached = {root}
     elif type(seed) is not float or not _isfinite(seed):
         seed = _seed(seed)
+    order = topological_order(root)
     _lock()
     try:
-        order = topological_order(root)
-        kept = None  # the grads of earlier passes, if any
-        for node in order:
-            if node.grad:
-                kept = [n.grad for n in order]
-                for n in order:
-                    n.grad = 0.0
-                break
+        kept = _set_aside(order)
         try:
             root.grad = seed  # type: ignore[assignment]  # a Value with create_graph
-            total = _sweep(order, reached, record)
-            if total - total != 0.0:  # an inf or a NaN somewhere? (floats only: 0 otherwise)
-                _check_finite(order)
-        except BaseException:
+            if reached is None:
+                _sweep(order, record)
+                return {node: node.grad for node in order if node.grad}
+            _sweep_graph(order, reached, record)
+            return {node: node.grad for node in order if node in reached}
+        finally:
             for i, node in enumerate(order):
                 node.grad = kept[i] if kept else 0.0
-            raise
-        if write and reached is None:  # backward(): the adjoints stay, plus earlier grads
-            if kept:
-                for node, old in zip(order, kept):
-                    node.grad += old
-            return {}
-        adjoint = {}
-        for i, node in enumerate(order):
-            g = node.grad
-            if g or (reached is not None and node in reached):
-                adjoint[node] = g
-            node.grad = kept[i] if kept else 0.0
-        return adjoint
     finally:
         _unlock()
+
+
+def _set_aside(order: list[Node]) -> list[float] | None:
+    """The grads of earlier passes, if any is not 0, and every grad set to 0 for the sweep."""
+    for node in order:
+        if node.grad:
+            kept = [n.grad for n in order]
+            for n in order:
+                n.grad = 0.0
+            return kept
+    return None
 
 
 def _seed(seed: object) -> float:
@@ -558,61 +567,98 @@ def _seed(seed: object) -> float:
     return _as_number(seed, "backward(grad)")
 
 
-def _sweep(order: list[Node], reached: set[Node] | None, record: Record | None) -> Any:
-    """The loop of `reverse_sweep`; returns the sum of the float adjoints (to check for inf).
-    ``reached`` is None on floats; with create_graph, the set of nodes an adjoint reached."""
-    graph = reached is not None
+def _sweep(order: list[Node], record: Record | None) -> None:
+    """The loop of the reverse sweep on floats, with each node's adjoint in its ``grad``."""
+    # An inf or a NaN adjoint passes on inf or NaN to every parent, so it shows where the paths
+    # end: at an input, or at an operation whose parents are all constants. `total` adds up
+    # the adjoints there (cheaper than adding all of them up; one test at the end).
     total = 0.0
     for node in reversed(order):
-        g = node.grad
         rule = node._rule
-        if graph:
-            if node not in reached:  # type: ignore[operator]
-                continue
-        else:
+        g = node.grad
+        if rule is None:  # an input, or a custom operation with a hand-written _backward
             total += g
-            if not g:  # nothing to pass on
-                if record is not None and rule is not None:
-                    record.append((node, g, None))
-                continue
-        if rule is None:
-            if node._parents:  # a custom operation with a hand-written _backward
-                _sweep_custom(node, g, graph, record)  # type: ignore[arg-type]
+            if node._parents:
+                _sweep_custom(node, g, record)  # type: ignore[arg-type]
+            continue
+        if not g:  # nothing to pass on
+            if record is not None:
+                record.append((node, g, None))
             continue
         saved = node._saved
+        try:
+            local = rule.local_partials(*saved)
+        except _DOMAIN_ERRORS:
+            local = _needed_partials(node, saved)
+        if record is not None:
+            record.append((node, g, local))
         parents = node._parents
-        args = (*parents, node) if graph else saved  # Values build the gradient's graph
+        # A constant saved itself (and takes no adjoint). An input's .data is the very float
+        # object saved, unless it was assigned since: only then are the values compared.
+        if len(parents) == 2:  # most nodes: the loop below, written out for speed
+            a, b = parents
+            x0, x1, _ = saved
+            d0, d1 = local
+            if a is not x0:
+                if a.data is not x0:
+                    _check_unchanged(node)
+                a.grad += d0 * g
+            else:
+                total += g
+            if b is not x1:
+                if b.data is not x1:
+                    _check_unchanged(node)
+                b.grad += d1 * g
+            else:
+                total += g
+        else:
+            for parent, d, x in zip(parents, local, saved):
+                if parent is x:
+                    total += g
+                    continue
+                if parent.data is not x:
+                    _check_unchanged(node)
+                parent.grad += d * g
+    if total - total != 0.0:  # an inf or a NaN somewhere?
+        _check_finite(order)
+
+
+def _sweep_graph(order: list[Node], reached: set[Node], record: Record | None) -> None:
+    """The same loop on Values (``create_graph``): the partials are computed from the parents
+    and the node themselves, so the adjoints are Values with a graph of their own."""
+    for node in reversed(order):
+        if node not in reached:
+            continue
+        g = node.grad
+        rule = node._rule
+        if rule is None:
+            if node._parents:
+                raise _custom_graph_error(node)  # type: ignore[arg-type]
+            continue
+        parents = node._parents
+        args = (*parents, node)
         try:
             local = rule.local_partials(*args)
         except _DOMAIN_ERRORS:
             local = _needed_partials(node, args)
         if record is not None:
             record.append((node, g, local))
-        if reached is not None:
-            for i, (parent, d, x) in enumerate(zip(parents, local, saved)):
-                if parent.data != x:
-                    raise _changed_error(node, parent, saved)
-                if parent.is_constant or not rule.differentiable(i):
-                    continue
-                term = d * g
-                if parent in reached:
-                    parent.grad = parent.grad + term
-                else:
-                    parent.grad = term
-                    reached.add(parent)
-        elif len(parents) == 2:  # most nodes: the loop below, written out for speed
-            a, b = parents
-            x0, x1 = saved[0], saved[1]  # a constant saved itself: no .data to look up
-            if (a is not x0 and a.data != x0) or (b is not x1 and b.data != x1):
-                raise _changed_error(node, a if a.data != x0 else b, saved)
-            a.grad += local[0] * g
-            b.grad += local[1] * g
-        else:
-            for parent, d, x in zip(parents, local, saved):
-                if parent is not x and parent.data != x:
-                    raise _changed_error(node, parent, saved)
-                parent.grad += d * g
-    return total
+        _check_unchanged(node)
+        for i, (parent, d) in enumerate(zip(parents, local)):
+            if parent.is_constant or not rule.differentiable(i):
+                continue
+            term = d * g
+            if parent in reached:
+                parent.grad = parent.grad + term
+            else:
+                parent.grad = term
+                reached.add(parent)
+
+
+def _check_unchanged(node: Node) -> None:
+    for parent, x in zip(node._parents, node._saved):
+        if parent.data != x:
+            raise _changed_error(node, parent, node._saved)
 
 
 class Step(NamedTuple):
@@ -655,20 +701,22 @@ def _backward_step(node: Value) -> None:
         parent.grad += d * node.grad
 
 
-def _sweep_custom(node: Value, g: float, graph: bool, record: Record | None) -> None:
+def _sweep_custom(node: Value, g: float, record: Record | None) -> None:
     """A custom operation's closure adds into ``.grad`` (micrograd's way): run it with the
     node's adjoint in ``node.grad`` and the parents' grads at 0, read what it added, restore."""
-    if graph:
-        raise TypeError(
-            f"backward(create_graph=True): the custom operation {node.op!r} has a hand-written "
-            "_backward, which gives numbers, not a graph; declare it with "
-            "microgrowth.rules.rule(...) to get second derivatives"
-        )
     added = _run_custom(node, g)
     if record is not None:
         record.append((node, g, tuple(c / g for c in added)))
     for parent, c in zip(node._parents, added):
         parent.grad += c
+
+
+def _custom_graph_error(node: Value) -> TypeError:
+    return TypeError(
+        f"backward(create_graph=True): the custom operation {node.op!r} has a hand-written "
+        "_backward, which gives numbers, not a graph; declare it with "
+        "microgrowth.rules.rule(...) to get second derivatives"
+    )
 
 
 def _run_custom(node: Value, g: float) -> list[float]:

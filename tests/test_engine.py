@@ -7,6 +7,7 @@ import gc
 import math
 import pickle
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -429,6 +430,39 @@ def test_data_changed_after_building_is_the_same_clear_error_in_both_sweeps() ->
     x.data = 1.0  # put back, even as another float object: the graph matches again
     y.backward()
     assert x.grad == 2.0
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda x, w: (x * w, x),  # first input of a two-input operation
+        lambda x, w: (w * x, x),  # second input
+        lambda x, w: (x.sin(), x),  # the one input of a unary operation
+        lambda x, w: (mg.dot([w, w], [x, 2.0]), x),  # an input of a variadic operation
+        lambda x, w: ((x * w).exp() + 1.0, w),  # an input one operation further back
+    ],
+)
+def test_data_changed_is_caught_wherever_the_input_sits(build: Any) -> None:
+    x, w = Value(1.5, label="x"), Value(-0.5, label="w")
+    y, changed = build(x, w)
+    changed.data += 1.0  # the sweep compares the saved float object first, then values
+    with pytest.raises(RuntimeError, match="the graph no longer matches its numbers"):
+        y.backward()
+    assert x.grad == 0.0 and w.grad == 0.0
+
+
+def test_an_infinite_adjoint_at_an_operation_of_constants_is_an_error() -> None:
+    # Every parent of sqrt(4.0) is a constant: an inf adjoint stops there, reaching no input.
+    four = mg.sqrt(4.0)
+    y = mg.log(four - 2.0 + 1e-310)  # log'(1e-310) = 1e310 is inf as a float
+    with pytest.raises(FloatingPointError, match=r"log\(1e-310\): the local partial"):
+        y.backward()
+    assert four.grad == 0.0 and y.grad == 0.0
+    x = Value(1e-310)
+    z = mg.log(x) * Value(1.0)
+    with pytest.raises(FloatingPointError):
+        z.backward()
+    assert x.grad == 0.0
 
 
 def test_overflow_is_not_called_a_zero_divisor() -> None:
