@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from microgrowth import rules
 from microgrowth.engine import Operand, Value, apply1
@@ -32,7 +33,8 @@ def _add(rule: Rule) -> None:
         FUNCTIONS[rule.name] = _function(rule)
         if rule.name == "log":
             FUNCTIONS["ln"] = FUNCTIONS["log"]
-        globals().update(FUNCTIONS)
+        for name, function in FUNCTIONS.items():
+            globals().setdefault(name, function)  # never hides a name of this module
 
 
 rules._listeners.append(_add)
@@ -40,12 +42,6 @@ for _rule in rules.RULES.values():
     _add(_rule)
 
 
-def __getattr__(name: str) -> Callable[[Operand], Value]:
-    try:
-        return FUNCTIONS[name]
-    except KeyError:
-        raise AttributeError(f"module 'microgrowth.ops' has no attribute {name!r}") from None
+if TYPE_CHECKING:  # for type checkers only: the functions are made above, from the table
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *FUNCTIONS])
+    def __getattr__(name: str) -> Function: ...

@@ -32,7 +32,7 @@ POWER_DOMAIN = "a negative base needs a whole exponent, and 0 a positive one"
 POSITIVE: Interval = (0.1, 5.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rule:
     """One primitive operation: how to compute it, its local partials, and how to write it."""
 

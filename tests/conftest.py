@@ -35,6 +35,7 @@ def close(a: float, b: float, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
 def rules_declared_here() -> Iterator[None]:
     """Rules declared inside the block are removed after it (with their method and function), so
     that tests looping over the rule table see only the library's own rules."""
+    import microgrowth
     from microgrowth import Value, ops, rules
 
     before = set(rules.RULES)
@@ -45,5 +46,7 @@ def rules_declared_here() -> Iterator[None]:
             del rules.RULES[name]
             if name in vars(Value):
                 delattr(Value, name)
-            ops.FUNCTIONS.pop(name, None)
-            vars(ops).pop(name, None)
+            function = ops.FUNCTIONS.pop(name, None)
+            for module in (ops, microgrowth):  # the function, where it was exported
+                if function is not None and vars(module).get(name) is function:
+                    delattr(module, name)

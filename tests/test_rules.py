@@ -103,6 +103,20 @@ def test_methods_and_functions_are_the_table_rules() -> None:
     assert "abs" not in mg.__all__  # `from microgrowth import *` keeps the builtin abs
 
 
+def test_a_later_rule_is_a_plain_attribute_and_hides_no_name() -> None:
+    # No module __getattr__: CPython does not specialize `mg.log` on a module that has one.
+    assert "__getattr__" not in vars(mg) and "__getattr__" not in vars(mg.ops)
+    table = mg.trace
+    with rules_declared_here():
+        cube = rules.rule("cube", lambda a: a**3, partials=("3 * a * a",), text="cube(a)")
+        trace = rules.rule("trace", lambda a: a, partials=("1",), text="trace(a)")
+        assert mg.cube(2.0).rule is cube and mg.ops.cube(2.0).data == 8.0
+        assert Value(2.0).cube().data == 8.0  # type: ignore[attr-defined]
+        assert mg.trace is table  # the adjoint table, not the new rule
+        assert mg.ops.FUNCTIONS["trace"](2.0).rule is trace
+    assert not hasattr(mg, "cube") and not hasattr(mg.ops, "cube")
+
+
 def test_a_rule_declared_in_a_few_lines_gets_everything() -> None:
     """softsign(a) = a / (1 + |a|): one declaration gives the method, the function, the table
     row, the graph label, and first and second derivatives."""
