@@ -266,6 +266,8 @@ class Value:
                         kept = _set_aside(order)
                         break
                 try:
+                    if kept and not all(map(_isfinite, kept)):
+                        raise _planted_error(order, kept)
                     self.grad = grad
                     _sweep(order, None)
                 except BaseException:  # all or nothing: every grad as it was
@@ -841,6 +843,16 @@ def _changed_error(node: Node, parent: Node, saved: tuple[float, ...]) -> Except
         f"was computed, and its .data is now {float(parent.data)!r}: the graph no longer "
         "matches its numbers. Compute the expression again after changing .data (PyTorch "
         "refuses the same with its version counter)."
+    )
+
+
+def _planted_error(order: list[Node], kept: list[float]) -> Exception:
+    node, g = next((n, g) for n, g in zip(order, kept) if not _isfinite(g))
+    who = f"{node.label!r}" if getattr(node, "label", "") else f"a {node.op} node"
+    return FloatingPointError(
+        f"backward: {who} has grad {g!r} already, set before this backward (by hand, or by "
+        f"code that wrote .grad); backward adds to grad, so it would stay {g!r}. Call "
+        "zero_grad() (or set .grad = 0.0) first."
     )
 
 

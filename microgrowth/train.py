@@ -39,7 +39,8 @@ NO_CLOCK = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit}s{postfi
 @dataclass
 class History:
     """What `fit` saw per epoch: the mean loss (with regularisation) over its steps, the
-    accuracy, and the learning rate of the epoch's first step."""
+    accuracy (classification losses only: empty for "mse"), and the learning rate of the
+    epoch's first step."""
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
@@ -63,7 +64,7 @@ def predict(model: Model, X: Sequence[Sequence[float]]) -> list[list[Value]]:
 def accuracy(outputs: Sequence[Sequence[Value]], y: Sequence[float], loss: str) -> float:
     """Fraction classified right: sign of the score (hinge), logit > 0 (bce), argmax (softmax)."""
     if loss == "mse":
-        return float("nan")
+        raise ValueError("accuracy: loss 'mse' is a regression; accuracy is for classification")
     right = 0
     for out, target in zip(outputs, y):
         if loss == "cross_entropy":
@@ -290,8 +291,12 @@ def fit(
                     "update. Try a smaller lr, e.g. optimizer=SGD(model.parameters(), lr=0.05)"
                 ) from error
             epoch_loss += value * len(batch)
-            epoch_right += accuracy(outputs, batch_targets, loss) * len(batch)
+            if loss != "mse":
+                epoch_right += accuracy(outputs, batch_targets, loss) * len(batch)
         history.loss.append(epoch_loss / len(X))
+        if loss == "mse":  # a regression: no accuracy to show
+            bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+            continue
         history.accuracy.append(epoch_right / len(X))
         bar.set_postfix(loss=f"{history.loss[-1]:.4f}", acc=f"{history.accuracy[-1]:.0%}")
     return history

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from microgrowth import Value
 from microgrowth.data import XOR, make_blobs, make_circles, make_moons, make_spirals, make_xor
 from microgrowth.nn import MLP
 from microgrowth.optim import SGD, Adam
@@ -131,6 +132,9 @@ def test_fit_stops_on_a_diverging_loss() -> None:
     history = fit(calm, X, y, loss="mse", epochs=20, progress=False,
                   optimizer=SGD(calm.parameters(), lr=0.01))  # fmt: skip
     assert history.loss[-1] < history.loss[0] < 10  # a smaller lr does what the message says
+    assert history.accuracy == [] and len(history.lr) == 20  # a regression: no accuracy (was nan)
+    with pytest.raises(ValueError, match="'mse' is a regression"):
+        accuracy([[Value(1.0)]], [1.0], "mse")
 
 
 def test_a_refused_fit_trains_nothing() -> None:

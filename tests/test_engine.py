@@ -465,6 +465,19 @@ def test_an_infinite_adjoint_at_an_operation_of_constants_is_an_error() -> None:
     assert x.grad == 0.0
 
 
+def test_a_nan_grad_set_by_hand_is_named_not_kept() -> None:
+    x, w = Value(2.0, label="x"), Value(3.0, label="w")
+    y = x * w
+    w.grad = 1.5
+    x.grad = math.nan  # left over, or set by hand: backward would add to it and keep nan
+    with pytest.raises(FloatingPointError, match=r"'x' has grad nan already.*zero_grad\(\)"):
+        y.backward()
+    assert math.isnan(x.grad) and w.grad == 1.5  # all or nothing: as they were
+    x.grad = 0.0
+    y.backward()
+    assert (x.grad, w.grad) == (3.0, 3.5)
+
+
 def test_overflow_is_not_called_a_zero_divisor() -> None:
     with pytest.raises(OverflowError) as error:
         Value(1e308) / 1e-10
