@@ -804,7 +804,7 @@ def _needed_partials(node: Node, args: tuple[Any, ...]) -> tuple[Any, ...]:
     out = []
     for i, parent in enumerate(node._parents):
         formula_i = rule.partials[i % len(rule.partials) if rule.variadic else i]
-        if parent.is_constant or formula_i is None:
+        if parent.is_constant or formula_i is None or not _wanted(parent):
             out.append(0.0)
             continue
         key = (rule.name, i)
@@ -815,6 +815,26 @@ def _needed_partials(node: Node, args: tuple[Any, ...]) -> tuple[Any, ...]:
         except _DOMAIN_ERRORS as error:
             raise _partial_error(node, i, error) from None
     return tuple(out)
+
+
+def _wanted(node: Node) -> bool:
+    """Whether ``node``'s adjoint is wanted: always, unless every path back from it ends at an
+    argument a transform does not differentiate (marked by functional.py while it runs) or at a
+    constant. Asked only after a partial failed, so the walk costs nothing otherwise."""
+    marked = False
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if n in seen or n.is_constant:
+            continue
+        seen.add(n)
+        if vars(n).get("_not_differentiated"):
+            marked = True
+        elif not n._parents:
+            return True  # an input whose gradient is wanted
+        else:
+            stack.extend(n._parents)
+    return not marked
 
 
 def _inputs_text(node: Node) -> str:

@@ -121,7 +121,7 @@ class _Inputs:
     receives (the same shapes, Values in place of numbers), ``nested`` whether any argument held
     a Value (we run inside another transform)."""
 
-    def __init__(self, args: Sequence[Any], name: str) -> None:
+    def __init__(self, args: Sequence[Any], name: str, nums: tuple[int, ...] | None = None) -> None:
         if not args:
             raise TypeError(f"{name}: call it with at least one number, e.g. {name}(f)(2.0)")
         self.leaves: list[list[Value]] = []
@@ -138,10 +138,23 @@ class _Inputs:
                 else:
                     x = Value(_as_number(a, f"{name}: argument {i}"), label=label)
                 vars(x)["_transform_input"] = True  # how an inner transform recognises it
+                if nums is not None and i not in nums:  # no derivative wanted (see `release`)
+                    vars(x)["_not_differentiated"] = True
                 xs.append(x)
             self.leaves.append(xs)
             self.shapes.append(shape)
         self.args = [unflatten(s, xs) for s, xs in zip(self.shapes, self.leaves)]
+
+    def release(self) -> None:
+        """Unmark the arguments not differentiated, once the transform's sweeps are done.
+
+        While marked, a local partial that cannot be computed is not an error where it would
+        only reach them: ``grad(lambda x, y: x**y, argnums=0)(-2.0, 2.0)`` needs d/dx, not
+        d/dy = x**y ln(x), which is undefined at x < 0 (JAX does not differentiate them either).
+        """
+        for xs in self.leaves:
+            for x in xs:
+                vars(x).pop("_not_differentiated", None)
 
     def all(self) -> list[Value]:
         return [x for xs in self.leaves for x in xs]
@@ -226,8 +239,14 @@ def value_and_grad(
     """
 
     def wrapped(*args: Any) -> tuple[Any, Any]:
-        inputs = _Inputs(args, "value_and_grad")
-        nums = _check_argnums(argnums, len(args))
+        nums = _check_argnums(argnums, len(args)) if args else ()
+        inputs = _Inputs(args, "value_and_grad", nums)
+        try:
+            return _value_and_grad(inputs, nums)
+        finally:
+            inputs.release()
+
+    def _value_and_grad(inputs: _Inputs, nums: tuple[int, ...]) -> tuple[Any, Any]:
         out = f(*inputs.args)
         aux = None
         if has_aux:
@@ -307,15 +326,19 @@ def jacobian(f: Function, argnums: Argnums = None) -> Function:
     """
 
     def wrapped(*args: Any) -> list[list[Any]]:
-        inputs = _Inputs(args, "jacobian")
-        xs = inputs.selected(_check_argnums(argnums, len(args), "jacobian"))
-        ys = _outputs(f(*inputs.args), "jacobian")[0]
-        graph = _depends_on_outer_values(ys, inputs.all()) or inputs.nested
-        rows = []
-        for y in ys:
-            adjoint = _adjoints(y, graph)
-            rows.append([adjoint.get(x, 0.0) for x in xs])
-        return rows
+        nums = _check_argnums(argnums, len(args), "jacobian") if args else ()
+        inputs = _Inputs(args, "jacobian", nums)
+        try:
+            xs = inputs.selected(nums)
+            ys = _outputs(f(*inputs.args), "jacobian")[0]
+            graph = _depends_on_outer_values(ys, inputs.all()) or inputs.nested
+            rows = []
+            for y in ys:
+                adjoint = _adjoints(y, graph)
+                rows.append([adjoint.get(x, 0.0) for x in xs])
+            return rows
+        finally:
+            inputs.release()
 
     return wrapped
 
@@ -330,20 +353,24 @@ def hessian(f: Function, argnums: Argnums = None) -> Function:
     """
 
     def wrapped(*args: Any) -> list[list[Any]]:
-        inputs = _Inputs(args, "hessian")
-        xs = inputs.selected(_check_argnums(argnums, len(args), "hessian"))
-        y = _scalar(f(*inputs.args), "hessian")
-        graph = _depends_on_outer_values([y], inputs.all()) or inputs.nested
-        gradient = _adjoints(y, True)
-        rows = []
-        for xi in xs:
-            g = gradient.get(xi)
-            if not isinstance(g, Value):  # no adjoint, or a constant one: a row of zeros
-                rows.append([0.0] * len(xs))
-                continue
-            second = _adjoints(g, graph)
-            rows.append([second.get(x, 0.0) for x in xs])
-        return rows
+        nums = _check_argnums(argnums, len(args), "hessian") if args else ()
+        inputs = _Inputs(args, "hessian", nums)
+        try:
+            xs = inputs.selected(nums)
+            y = _scalar(f(*inputs.args), "hessian")
+            graph = _depends_on_outer_values([y], inputs.all()) or inputs.nested
+            gradient = _adjoints(y, True)
+            rows = []
+            for xi in xs:
+                g = gradient.get(xi)
+                if not isinstance(g, Value):  # no adjoint, or a constant one: a row of zeros
+                    rows.append([0.0] * len(xs))
+                    continue
+                second = _adjoints(g, graph)
+                rows.append([second.get(x, 0.0) for x in xs])
+            return rows
+        finally:
+            inputs.release()
 
     return wrapped
 

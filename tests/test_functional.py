@@ -445,3 +445,30 @@ def test_flatten_and_unflatten_round_trip() -> None:
 def test_bad_structured_arguments_are_named(args: tuple[object, ...], message: str) -> None:
     with pytest.raises((TypeError, ValueError), match=message):
         grad(lambda p: p[0])(*args)
+
+
+def test_an_argument_not_differentiated_needs_no_partial() -> None:
+    # d/dy of x**y is x**y ln(x), undefined at x < 0; argnums=0 asks only for d/dx (as in JAX).
+    power = lambda x, y: x**y  # noqa: E731
+    assert mg.grad(power, argnums=0)(-2.0, 2.0) == -4.0  # was a ValueError about d/db
+    assert mg.value_and_grad(power, argnums=(0,))(-2.0, 3.0) == (-8.0, (12.0,))
+    assert mg.jacobian(lambda x, y: [x**y, x * y], argnums=0)(-2.0, 3.0) == [[12.0], [3.0]]
+    assert mg.hessian(power, argnums=0)(-2.0, 3.0) == [[-12.0]]
+    with pytest.raises(ValueError, match=r"pow\(-2.0, 2.0\): the local partial d/db"):
+        mg.grad(power, argnums=1)(-2.0, 2.0)  # asked for: a clear error, as before
+    with pytest.raises(ValueError, match="d/db"):
+        mg.grad(power, argnums=(0, 1))(-2.0, 2.0)
+
+
+def test_the_marks_of_a_transform_do_not_outlive_it() -> None:
+    kept = []
+
+    def f(x: Value, y: Value) -> Value:
+        kept.append(y)  # the function keeps the argument that is not differentiated
+        return x * y
+
+    assert mg.grad(f, argnums=0)(2.0, -3.0) == -3.0
+    (y,) = kept
+    z = Value(-2.0) ** y  # later, outside the transform, y's derivative is wanted again
+    with pytest.raises(ValueError, match="d/db"):
+        z.backward()
