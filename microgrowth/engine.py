@@ -17,9 +17,11 @@ local-gradient closure is those two halves, ``rule.local_partials(*saved)``: it 
 the node itself, so a graph is freed by reference counting the moment it is dropped, with no work
 for the cyclic garbage collector (W4 in benchmarks/).
 
-`reverse_sweep` is the one reverse sweep of the library: `backward()` on floats, ``backward(
-create_graph=True)`` on Values (the same formulas build the gradient's graph), and, through
-`reverse_steps`, the adjoint table, the graph's edge labels and the compiled code. One sweep
+The reverse sweep is written once, as a loop on floats (`_sweep`) and the same loop on Values
+(`_sweep_graph`, for ``backward(create_graph=True)``: the same formulas build the gradient's
+graph). `Value.backward` runs it and adds the adjoints to ``grad``; `reverse_sweep` runs it and
+returns them, for the transforms and, through `reverse_steps`, the adjoint table, the graph's
+edge labels and the compiled code. One sweep
 runs at a time (a lock), so threads that call ``backward()`` on graphs sharing parameters add up
 exactly; an error (a derivative undefined where it is needed, an infinite or NaN adjoint, an
 input whose ``.data`` changed after it was used) leaves every ``grad`` as it was.
