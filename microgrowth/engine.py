@@ -268,24 +268,21 @@ class Value:
                         kept = _set_aside(order)
                         break
                 try:
-                    if kept and not all(map(_isfinite, kept)):
-                        raise _planted_error(order, kept)
                     self.grad = grad
-                    _sweep(order, None)
+                    _sweep(order, None, None)
+                    if kept:  # this pass's adjoints, plus the grads of earlier passes
+                        _accumulate(order, [n.grad for n in order], kept)
                 except BaseException:  # all or nothing: every grad as it was
                     for i, node in enumerate(order):
                         node.grad = kept[i] if kept else 0.0
                     raise
-                if kept:
-                    for node, old in zip(order, kept):
-                        node.grad += old
             finally:
                 _unlock()
             return None
         adjoint = reverse_sweep(self, grad, create_graph=True)
+        nodes = list(adjoint)
         with _sweep_lock:
-            for node, value in adjoint.items():
-                node.grad += value.data if isinstance(value, Value) else value
+            _accumulate(nodes, [_number(adjoint[n]) for n in nodes], [n.grad for n in nodes])
         return {n: g if isinstance(g, Value) else Value(g) for n, g in adjoint.items()}
 
     def zero_grad(self) -> None:
@@ -492,6 +489,7 @@ def topological_order(root: Node) -> list[Node]:
 
 
 Record = list[tuple[Node, Any, "tuple[Any, ...] | None"]]
+Wanted = dict[Node, bool | None] | None  # which adjoints are wanted, see `_wanted`
 
 
 def reverse_sweep(
@@ -500,6 +498,7 @@ def reverse_sweep(
     *,
     create_graph: bool = False,
     record: Record | None = None,
+    fixed: Iterable[Node] = (),
 ) -> dict[Node, Any]:
     """The reverse sweep: the adjoint of every node of ``root``'s graph, d root/d node * seed,
     returned by node (nodes whose adjoint is 0 left out); ``grad`` is left alone.
@@ -512,7 +511,9 @@ def reverse_sweep(
     gradient 0, not 0 * inf). With ``create_graph`` the adjoints are Values, built from the same
     formulas, so they can be differentiated again. ``record`` receives, per operation in sweep
     order, ``(node, adjoint, local partials)`` (partials None where not needed): what
-    `reverse_steps` turns into the rows of the adjoint table.
+    `reverse_steps` turns into the rows of the adjoint table. ``fixed`` are inputs whose
+    adjoints are not wanted (a transform's arguments outside ``argnums``): a partial that
+    cannot be computed is no error where it reaches only them (and constants).
 
     How: the adjoints are added up in the nodes' ``grad`` slots themselves, one sweep at a time
     (a lock, so threads that share parameters add up exactly); the grads there before are set
@@ -533,15 +534,16 @@ def reverse_sweep(
     elif type(seed) is not float or not _isfinite(seed):
         seed = _seed(seed)
     order = topological_order(root)
+    wanted: Wanted = dict.fromkeys(fixed, False) or None
     _lock()
     try:
         kept = _set_aside(order)
         try:
             root.grad = seed  # type: ignore[assignment]  # a Value with create_graph
             if reached is None:
-                _sweep(order, record)
+                _sweep(order, record, wanted)
                 return {node: node.grad for node in order if node.grad}
-            _sweep_graph(order, reached, record)
+            _sweep_graph(order, reached, record, wanted)
             return {node: node.grad for node in order if node in reached}
         finally:
             for i, node in enumerate(order):
@@ -571,7 +573,7 @@ def _seed(seed: object) -> float:
     return _as_number(seed, "backward(grad)")
 
 
-def _sweep(order: list[Node], record: Record | None) -> None:
+def _sweep(order: list[Node], record: Record | None, wanted: Wanted) -> None:
     """The loop of the reverse sweep on floats, with each node's adjoint in its ``grad``."""
     # An inf or a NaN adjoint passes on inf or NaN to every parent, so it shows where the paths
     # end: at an input, or at an operation whose parents are all constants. `total` adds up
@@ -582,7 +584,7 @@ def _sweep(order: list[Node], record: Record | None) -> None:
         g = node.grad
         if rule is None:  # an input, or a custom operation with a hand-written _backward
             total += g
-            if node._parents:
+            if node._parents and g:
                 _sweep_custom(node, g, record)  # type: ignore[arg-type]
             continue
         if not g:  # nothing to pass on
@@ -593,7 +595,7 @@ def _sweep(order: list[Node], record: Record | None) -> None:
         try:
             local = rule.local_partials(*saved)
         except _DOMAIN_ERRORS:
-            local = _needed_partials(node, saved)
+            local = _needed_partials(node, saved, wanted)
         if record is not None:
             record.append((node, g, local))
         parents = node._parents
@@ -624,10 +626,12 @@ def _sweep(order: list[Node], record: Record | None) -> None:
                     _check_unchanged(node)
                 parent.grad += d * g
     if total - total != 0.0:  # an inf or a NaN somewhere?
-        _check_finite(order)
+        _check_finite(order, wanted)
 
 
-def _sweep_graph(order: list[Node], reached: set[Node], record: Record | None) -> None:
+def _sweep_graph(
+    order: list[Node], reached: set[Node], record: Record | None, wanted: Wanted
+) -> None:
     """The same loop on Values (``create_graph``): the partials are computed from the parents
     and the node themselves, so the adjoints are Values with a graph of their own."""
     for node in reversed(order):
@@ -644,7 +648,7 @@ def _sweep_graph(order: list[Node], reached: set[Node], record: Record | None) -
         try:
             local = rule.local_partials(*args)
         except _DOMAIN_ERRORS:
-            local = _needed_partials(node, args)
+            local = _needed_partials(node, args, wanted)
         if record is not None:
             record.append((node, g, local))
         _check_unchanged(node)
@@ -798,15 +802,16 @@ def tangent_sweep(
 _PARTIALS: dict[tuple[str, int], Callable[..., tuple[Any, ...]]] = {}
 
 
-def _needed_partials(node: Node, args: tuple[Any, ...]) -> tuple[Any, ...]:
+def _needed_partials(node: Node, args: tuple[Any, ...], wanted: Wanted = None) -> tuple[Any, ...]:
     """The partials one by one, after the rule's function failed: an input that needs none (a
-    constant) gets 0, and a failure where one is needed becomes a clear error."""
+    constant, or an input reaching only ``fixed`` ones, see `reverse_sweep`) gets 0, and a
+    failure where one is needed becomes a clear error."""
     rule = node._rule
     assert rule is not None
     out = []
     for i, parent in enumerate(node._parents):
         formula_i = rule.partials[i % len(rule.partials) if rule.variadic else i]
-        if parent.is_constant or formula_i is None or not _wanted(parent):
+        if parent.is_constant or formula_i is None or (wanted and not _wanted(parent, wanted)):
             out.append(0.0)
             continue
         key = (rule.name, i)
@@ -819,24 +824,28 @@ def _needed_partials(node: Node, args: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _wanted(node: Node) -> bool:
-    """Whether ``node``'s adjoint is wanted: always, unless every path back from it ends at an
-    argument a transform does not differentiate (marked by functional.py while it runs) or at a
-    constant. Asked only after a partial failed, so the walk costs nothing otherwise."""
-    marked = False
-    stack, seen = [node], set()
+def _wanted(node: Node, memo: dict[Node, bool | None]) -> bool:
+    """Whether ``node``'s adjoint is wanted: yes, unless every path back from it ends at a fixed
+    input or a constant, and at least one at a fixed input. ``memo`` starts with the fixed
+    inputs (False) and keeps what it works out (True: reaches a wanted input; None: only
+    constants), so a sweep walks each node once. Asked only after a partial failed."""
+    stack = [node]
     while stack:
-        n = stack.pop()
-        if n in seen or n.is_constant:
-            continue
-        seen.add(n)
-        if vars(n).get("_not_differentiated"):
-            marked = True
-        elif not n._parents:
-            return True  # an input whose gradient is wanted
+        n = stack[-1]
+        if n in memo:
+            stack.pop()
+        elif n.is_constant or not n._parents:
+            memo[n] = None if n.is_constant else True
+            stack.pop()
         else:
-            stack.extend(n._parents)
-    return not marked
+            todo = [p for p in n._parents if p not in memo]
+            if todo:
+                stack.extend(todo)
+                continue
+            states = [memo[p] for p in n._parents]
+            memo[n] = True if True in states else False if False in states else None
+            stack.pop()
+    return memo[node] is not False
 
 
 def _inputs_text(node: Node) -> str:
@@ -868,17 +877,39 @@ def _changed_error(node: Node, parent: Node, saved: tuple[float, ...]) -> Except
     )
 
 
-def _planted_error(order: list[Node], kept: list[float]) -> Exception:
-    node, g = next((n, g) for n, g in zip(order, kept) if not _isfinite(g))
-    who = f"{node.label!r}" if getattr(node, "label", "") else f"a {node.op} node"
-    return FloatingPointError(
-        f"backward: {who} has grad {g!r} already, set before this backward (by hand, or by "
-        f"code that wrote .grad); backward adds to grad, so it would stay {g!r}. Call "
-        "zero_grad() (or set .grad = 0.0) first."
+def _number(g: Any) -> float:
+    return float(g.data) if isinstance(g, Value) else float(g)
+
+
+def _accumulate(nodes: Sequence[Node], adjoints: Sequence[float], before: Sequence[float]) -> None:
+    """``grad = before + adjoint`` for each node, all or none: a grad that is inf or NaN already
+    (set by hand), or a sum that overflows, is an error naming the node."""
+    sums = [a + b for a, b in zip(adjoints, before)]
+    if all(map(_isfinite, sums)):
+        for node, total in zip(nodes, sums):
+            node.grad = total
+        return
+    i = next(i for i, total in enumerate(sums) if not _isfinite(total))
+    node, old = nodes[i], before[i]
+    if node.label:
+        who = repr(node.label)
+    elif node._parents:
+        who = f"a {node.op} node"
+    else:
+        who = f"the input Value({float(node.data)!r})"
+    why = (
+        f"its grad is {old!r} already, from before this backward (set by hand, or by code "
+        "that wrote .grad)"
+        if not _isfinite(old)
+        else f"its grad {old!r} plus this pass's {adjoints[i]!r} is beyond the float range"
+    )
+    raise FloatingPointError(
+        f"backward: {who}: {why}. backward adds to grad; no grad was changed. Call zero_grad() "
+        "(or set .grad = 0.0) first."
     )
 
 
-def _check_finite(order: list[Node]) -> None:
+def _check_finite(order: list[Node], wanted: Wanted = None) -> None:
     """After a sweep whose adjoints do not add up to a finite number: say which step made an
     infinite or NaN adjoint (or return, if they are all finite and only their sum is not)."""
     if all(_isfinite(node.grad) for node in order):
@@ -890,7 +921,7 @@ def _check_finite(order: list[Node]) -> None:
         try:
             local = rule.local_partials(*node._saved)
         except _DOMAIN_ERRORS:
-            local = _needed_partials(node, node._saved)
+            local = _needed_partials(node, node._saved, wanted)
         for i, (parent, d) in enumerate(zip(node._parents, local)):
             if parent.is_constant or _isfinite(d * g):
                 continue
@@ -965,6 +996,11 @@ def _apply_n(rule: Rule, args: Sequence[Operand]) -> Value:
 def apply(rule: Rule, *args: Operand) -> Value:
     """Apply a rule of the table to Values or numbers: ``apply(rules.SIN, x)``."""
     if rule.variadic:
+        k = len(rule.partials)  # dot: w_1..w_n then x_1..x_n, so 2n inputs
+        if not args or len(args) % k:
+            raise TypeError(
+                f"{rule.name} takes a positive multiple of {k} arguments, got {len(args)}"
+            )
         return _apply_n(rule, args)
     if len(args) != rule.arity:
         raise TypeError(f"{rule.name} takes {rule.arity} argument(s), got {len(args)}")

@@ -122,9 +122,11 @@ class _Inputs:
     a Value (we run inside another transform)."""
 
     def __init__(self, args: Sequence[Any], name: str, nums: tuple[int, ...] | None = None) -> None:
+        """``nums``: the arguments differentiated (None: all); the others are `fixed`."""
         if not args:
             raise TypeError(f"{name}: call it with at least one number, e.g. {name}(f)(2.0)")
         self.leaves: list[list[Value]] = []
+        self.fixed: list[Value] = []  # the inputs of arguments not differentiated
         self.shapes: list[Shape] = []
         self.nested = False
         for i, arg in enumerate(args):
@@ -138,23 +140,26 @@ class _Inputs:
                 else:
                     x = Value(_as_number(a, f"{name}: argument {i}"), label=label)
                 vars(x)["_transform_input"] = True  # how an inner transform recognises it
-                if nums is not None and i not in nums:  # no derivative wanted (see `release`)
-                    vars(x)["_not_differentiated"] = True
                 xs.append(x)
+            if nums is not None and i not in nums:
+                # Their adjoints are not wanted: a partial that cannot be computed is no error
+                # where it only reaches them. grad(lambda x, y: x**y, argnums=0)(-2.0, 2.0)
+                # needs d/dx, not d/dy = x**y ln(x), undefined for x < 0 (JAX does not
+                # differentiate them either).
+                self.fixed += xs
             self.leaves.append(xs)
             self.shapes.append(shape)
         self.args = [unflatten(s, xs) for s, xs in zip(self.shapes, self.leaves)]
 
-    def release(self) -> None:
-        """Unmark the arguments not differentiated, once the transform's sweeps are done.
-
-        While marked, a local partial that cannot be computed is not an error where it would
-        only reach them: ``grad(lambda x, y: x**y, argnums=0)(-2.0, 2.0)`` needs d/dx, not
-        d/dy = x**y ln(x), which is undefined at x < 0 (JAX does not differentiate them either).
-        """
-        for xs in self.leaves:
-            for x in xs:
-                vars(x).pop("_not_differentiated", None)
+    def call(self, f: Function) -> Any:
+        """``f`` of the inputs. Its inputs are marked while it runs, for an inner transform to
+        recognise them (see `_depends_on_outer_values`), and unmarked after, also if it raised."""
+        try:
+            return f(*self.args)
+        finally:
+            for xs in self.leaves:
+                for x in xs:
+                    vars(x)["_transform_input"] = False
 
     def all(self) -> list[Value]:
         return [x for xs in self.leaves for x in xs]
@@ -197,22 +202,21 @@ def _depends_on_outer_values(ys: Sequence[Value], xs: Sequence[Value]) -> bool:
     """True if the outputs use the variable of a transform still running outside this one (an
     outer ``grad``'s input captured by the function): then the results must stay Values, for
     the outer transform to differentiate. A Value of the user's own, captured the same way, is a
-    constant here. Called once ``f`` has returned: this transform's inputs stop being marked,
-    so that an outer transform does not mistake them for an enclosing transform's."""
+    constant here. Called once ``f`` has returned (`_Inputs.call`), when this transform's own
+    inputs are no longer marked."""
     own = set(xs)
-    outer = any(
+    return any(
         n not in own and getattr(n, "_transform_input", False)
         for y in ys
         for n in topological_order(y)
     )
-    for x in xs:
-        vars(x)["_transform_input"] = False
-    return outer
 
 
-def _adjoints(y: Value, graph: bool, seed: Any = 1.0) -> dict[Node, Any]:
+def _adjoints(
+    y: Value, graph: bool, seed: Any = 1.0, fixed: Sequence[Value] = ()
+) -> dict[Node, Any]:
     """d y / d node for every node: floats, or Values that an outer transform differentiates."""
-    return reverse_sweep(y, seed, create_graph=graph)
+    return reverse_sweep(y, seed, create_graph=graph, fixed=fixed)
 
 
 def _check_argnums(argnums: Argnums, n: int, name: str = "grad") -> tuple[int, ...]:
@@ -241,20 +245,14 @@ def value_and_grad(
     def wrapped(*args: Any) -> tuple[Any, Any]:
         nums = _check_argnums(argnums, len(args)) if args else ()
         inputs = _Inputs(args, "value_and_grad", nums)
-        try:
-            return _value_and_grad(inputs, nums)
-        finally:
-            inputs.release()
-
-    def _value_and_grad(inputs: _Inputs, nums: tuple[int, ...]) -> tuple[Any, Any]:
-        out = f(*inputs.args)
+        out = inputs.call(f)
         aux = None
         if has_aux:
             out, aux = _split_aux(out, "grad")
         y = _scalar(out, "grad")
         xs = inputs.all()
         graph = _depends_on_outer_values([y], xs) or inputs.nested
-        adjoint = _adjoints(y, graph)
+        adjoint = _adjoints(y, graph, fixed=inputs.fixed)
         grads = tuple(
             unflatten(inputs.shapes[i], [adjoint.get(x, 0.0) for x in inputs.leaves[i]])
             for i in nums
@@ -289,7 +287,7 @@ def vjp(f: Function, *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...
     primal.
     """
     inputs = _Inputs(primals, "vjp")
-    out = f(*inputs.args)
+    out = inputs.call(f)
     ys, shape = _outputs(out, "vjp")
     xs = inputs.all()
     graph = _depends_on_outer_values(ys, xs) or inputs.nested
@@ -328,17 +326,14 @@ def jacobian(f: Function, argnums: Argnums = None) -> Function:
     def wrapped(*args: Any) -> list[list[Any]]:
         nums = _check_argnums(argnums, len(args), "jacobian") if args else ()
         inputs = _Inputs(args, "jacobian", nums)
-        try:
-            xs = inputs.selected(nums)
-            ys = _outputs(f(*inputs.args), "jacobian")[0]
-            graph = _depends_on_outer_values(ys, inputs.all()) or inputs.nested
-            rows = []
-            for y in ys:
-                adjoint = _adjoints(y, graph)
-                rows.append([adjoint.get(x, 0.0) for x in xs])
-            return rows
-        finally:
-            inputs.release()
+        xs = inputs.selected(nums)
+        ys = _outputs(inputs.call(f), "jacobian")[0]
+        graph = _depends_on_outer_values(ys, inputs.all()) or inputs.nested
+        rows = []
+        for y in ys:
+            adjoint = _adjoints(y, graph, fixed=inputs.fixed)
+            rows.append([adjoint.get(x, 0.0) for x in xs])
+        return rows
 
     return wrapped
 
@@ -355,22 +350,19 @@ def hessian(f: Function, argnums: Argnums = None) -> Function:
     def wrapped(*args: Any) -> list[list[Any]]:
         nums = _check_argnums(argnums, len(args), "hessian") if args else ()
         inputs = _Inputs(args, "hessian", nums)
-        try:
-            xs = inputs.selected(nums)
-            y = _scalar(f(*inputs.args), "hessian")
-            graph = _depends_on_outer_values([y], inputs.all()) or inputs.nested
-            gradient = _adjoints(y, True)
-            rows = []
-            for xi in xs:
-                g = gradient.get(xi)
-                if not isinstance(g, Value):  # no adjoint, or a constant one: a row of zeros
-                    rows.append([0.0] * len(xs))
-                    continue
-                second = _adjoints(g, graph)
-                rows.append([second.get(x, 0.0) for x in xs])
-            return rows
-        finally:
-            inputs.release()
+        xs = inputs.selected(nums)
+        y = _scalar(inputs.call(f), "hessian")
+        graph = _depends_on_outer_values([y], inputs.all()) or inputs.nested
+        gradient = _adjoints(y, True, fixed=inputs.fixed)
+        rows = []
+        for xi in xs:
+            g = gradient.get(xi)
+            if not isinstance(g, Value):  # no adjoint, or a constant one: a row of zeros
+                rows.append([0.0] * len(xs))
+                continue
+            second = _adjoints(g, graph, fixed=inputs.fixed)
+            rows.append([second.get(x, 0.0) for x in xs])
+        return rows
 
     return wrapped
 
@@ -402,7 +394,7 @@ def jvp(f: Function, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[A
         if t_shape != shape:
             raise ValueError(f"jvp: tangent {i} {t!r} does not have the shape of primal {i}")
         seeds.update((x, _as_number(dt, f"jvp: tangent {i}")) for x, dt in zip(xs, ts))
-    ys, shape = _outputs(f(*inputs.args), "jvp")
+    ys, shape = _outputs(inputs.call(f), "jvp")
     tangent = tangent_sweep(ys, seeds)
     return unflatten(shape, [y.data for y in ys]), unflatten(shape, [tangent[y] for y in ys])
 
@@ -414,7 +406,7 @@ def jacfwd(f: Function, argnums: Argnums = None) -> Function:
     def wrapped(*args: Any) -> list[list[float]]:
         inputs = _float_inputs(args, "jacfwd")
         xs = inputs.selected(_check_argnums(argnums, len(args), "jacfwd"))
-        ys = _outputs(f(*inputs.args), "jacfwd")[0]
+        ys = _outputs(inputs.call(f), "jacfwd")[0]
         columns = [tangent_sweep(ys, {x: 1.0}) for x in xs]
         return [[column[y] for column in columns] for y in ys]
 

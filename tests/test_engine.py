@@ -470,12 +470,68 @@ def test_a_nan_grad_set_by_hand_is_named_not_kept() -> None:
     y = x * w
     w.grad = 1.5
     x.grad = math.nan  # left over, or set by hand: backward would add to it and keep nan
-    with pytest.raises(FloatingPointError, match=r"'x' has grad nan already.*zero_grad\(\)"):
+    with pytest.raises(FloatingPointError, match=r"'x': its grad is nan already.*zero_grad\(\)"):
         y.backward()
     assert math.isnan(x.grad) and w.grad == 1.5  # all or nothing: as they were
+    with pytest.raises(FloatingPointError, match="'x': its grad is nan already"):
+        y.backward(create_graph=True)  # the same through the graph-building sweep
+    assert math.isnan(x.grad) and w.grad == 1.5
     x.grad = 0.0
     y.backward()
     assert (x.grad, w.grad) == (3.0, 3.5)
+
+
+def test_grads_that_overflow_when_added_up_over_calls_are_an_error() -> None:
+    x = Value(0.5)
+    y = x * 1e308
+    y.backward()
+    assert x.grad == 1e308
+    for create_graph in (False, True):  # 1e308 + 1e308 is inf: was kept silently
+        with pytest.raises(FloatingPointError) as error:
+            y.backward(create_graph=create_graph)
+        assert "the input Value(0.5): its grad 1e+308 plus this pass's 1e+308" in str(error.value)
+        assert x.grad == 1e308 and y.grad == 1.0
+
+
+def test_a_custom_operation_whose_adjoint_is_0_is_not_run() -> None:
+    def tanh(a: Value) -> Value:  # micrograd's way
+        t = math.tanh(a.data)
+        out = Value(t, (a,), "tanh")
+
+        def _backward() -> None:
+            a.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    x = Value(-1.0)
+    y = tanh(x * 2.0).relu() + x  # relu of a negative number: tanh's adjoint is 0
+    table = str(mg.trace(y))  # was ZeroDivisionError: each contribution divided by the adjoint 0
+    assert "tanh" in table
+    y.backward()
+    assert x.grad == 1.0
+
+    def broken(a: Value) -> Value:
+        out = Value(a.data, (a,), "broken")
+
+        def _backward() -> None:
+            raise ZeroDivisionError("the closure fails here")
+
+        out._backward = _backward
+        return out
+
+    z = broken(Value(0.0)) * 0.0 + x  # the closure is never needed: its adjoint is 0
+    x.grad = 0.0
+    z.backward()
+    assert x.grad == 1.0
+
+
+def test_apply_refuses_a_variadic_call_of_the_wrong_size() -> None:
+    x = Value(1.0)
+    for args in ((), (x,), (x, x, x)):
+        with pytest.raises(TypeError, match="dot takes a positive multiple of 2 arguments"):
+            apply(RULES["dot"], *args)
+    assert apply(RULES["dot"], x, 3.0).data == 3.0
 
 
 def test_overflow_is_not_called_a_zero_divisor() -> None:

@@ -472,3 +472,49 @@ def test_the_marks_of_a_transform_do_not_outlive_it() -> None:
     z = Value(-2.0) ** y  # later, outside the transform, y's derivative is wanted again
     with pytest.raises(ValueError, match="d/db"):
         z.backward()
+
+
+def test_an_outer_argnums_does_not_excuse_an_inner_partial() -> None:
+    g = mg.grad
+    with pytest.raises(ValueError, match="d/db"):
+        g(lambda t: t + (-2.0) ** t)(2.0)
+    with pytest.raises(ValueError, match="d/db"):  # was 1.0: the outer y "not differentiated"
+        g(lambda x, y: x * g(lambda t: t + (-2.0) ** t)(y), argnums=0)(1.0, 2.0)
+    with pytest.raises(ZeroDivisionError, match="sqrt"):  # sqrt'(0) is infinite
+        mg.value_and_grad(lambda x, y: x + g(lambda t: t + t.sqrt())(y), argnums=0)(1.0, 0.0)
+
+    def f(x: Value, y: Value) -> Value:
+        z = y.sqrt() + y
+        z.backward()  # the user's own backward inside f wants every adjoint
+        return x * y
+
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        mg.grad(f, argnums=0)(1.0, 0.0)
+
+
+def test_a_long_chain_of_fixed_partials_is_walked_once() -> None:
+    def f(x: Value, y: Value) -> Value:
+        z = x
+        for _ in range(3000):
+            z = (z * 0.0 - 2.0) ** y  # d/db undefined at a negative base: reaches only y
+        return z + x
+
+    assert mg.grad(f, argnums=0)(1.0, 2.0) == 1.0
+
+
+def test_inputs_are_unmarked_when_the_function_raises() -> None:
+    leaked = []
+
+    def f(x: Value) -> Value:
+        leaked.append(x)
+        raise RuntimeError("f fails")
+
+    for transform in (mg.grad, mg.jacobian, mg.hessian, mg.jacfwd):
+        with pytest.raises(RuntimeError, match="f fails"):
+            transform(f)(1.0)
+    with pytest.raises(RuntimeError, match="f fails"):
+        mg.vjp(f, 1.0)
+    with pytest.raises(RuntimeError, match="f fails"):
+        mg.jvp(f, (1.0,), (1.0,))
+    for x in leaked:  # was a Value, not a number: the leaked input looked like an outer one
+        assert mg.grad(lambda a: a * x)(2.0) == 1.0  # noqa: B023
