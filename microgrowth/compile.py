@@ -39,12 +39,13 @@ import operator
 import re
 import traceback
 import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import count
 from typing import Any
 
 from microgrowth import formula, rules
-from microgrowth.engine import Node, Value, _domain_error, reverse_steps, reverse_sweep
+from microgrowth.engine import Node, Value, _domain_error, reverse_sweep, topological_order
 from microgrowth.rules import Rule
 from microgrowth.trace import names, table_order
 
@@ -52,6 +53,16 @@ CHUNK = 50_000
 """Lines per generated function in a large program. (CPython 3.11 compiles one function of a
 million lines at about the same speed per line as many small ones, measured; parts keep the
 code objects and the tracebacks of a replay small.)"""
+
+READABLE = 5_000
+"""The largest graph (in values) whose program is written row for row as the adjoint table
+writes it, one line per edge where a value fans out. A larger graph's program writes each adjoint
+as one line, its fan-out sum in place (the same terms in the same order, so the same numbers):
+nobody reads 80,000 rows, and CPython compiles the quarter as many lines in half the time."""
+
+TERMS = 100
+"""The most terms of a sum on one line; a longer sum goes on over more lines, added up in the
+same order (CPython's compiler recurses once per term and gives up at a few thousand)."""
 
 Shape = tuple[Any, ...]  # per argument: None (a number), or (list or tuple, length)
 _programs = count(1)
@@ -118,15 +129,31 @@ def _partial(node: Node, i: int, arg: Callable[[Node], str | float], me: str) ->
     assert rule is not None
     parents = node.parents
     if not rule.variadic:
-        values = {var: arg(p) for var, p in zip(rule.variables, parents)}
         source = rule.partials[i]
+        assert source is not None
+        lone = formula._lone(source)
+        if lone is not None and lone[1] is None and lone[0] in rule.variables:  # one input: b
+            return _factor_name(arg(parents[rule.variables.index(lone[0])]))
+        values = {var: arg(p) for var, p in zip(rule.variables, parents)}
     else:
         n = len(parents) // 2
-        values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
         source = rule.partials[i // n]
+        assert source is not None
+        if source == "x[i]":  # dot: the partial by w[i] is x[i], and the other way round
+            return _factor_name(arg(parents[n + i % n]))
+        if source == "w[i]":
+            return _factor_name(arg(parents[i % n]))
+        values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
     values["y"] = me
-    assert source is not None
     return _render(source, values, factor=True)
+
+
+def _factor_name(a: str | float) -> str:
+    """A partial that is one input: its name, or its number (in parentheses if negative)."""
+    if isinstance(a, str):
+        return a
+    text = repr(a)
+    return f"({text})" if text.startswith("-") else text
 
 
 class Program:
@@ -185,31 +212,52 @@ class Program:
             forward.append(f"{v[node]} = {code}")
             self.operations[v[node]] = (rule, tuple(args))
 
-        steps, _ = reverse_steps(root)
+        # the edges into each node, in the order of the interpreter's reverse sweep (the order
+        # of `reverse_steps`, read off the graph: no sweep needed), so sums add up alike
         incoming: dict[Node, list[tuple[Node, int]]] = {}
-        for step in steps:
-            incoming.setdefault(step.parent, []).append((step.node, step.arg))
+        for node in reversed(topological_order(root)):
+            rule = node.rule
+            if rule is None:
+                continue
+            for i, p in enumerate(node.parents):
+                if not p.is_constant and rule.differentiable(i):
+                    edges = incoming.get(p)
+                    if edges is None:
+                        incoming[p] = [(node, i)]
+                    else:
+                        edges.append((node, i))
+        compact = len(order) > READABLE
+        self.compact = compact
         reverse = ["# reverse sweep: the adjoint trace, from the output back to the inputs"]
         reverse.append(f"vbar_{v[root][2:]} = 1.0")
         for node in reversed(order):
             if node is root or node.is_constant:
                 continue
             target = "vbar_" + v[node][2:]
-            parts = incoming.get(node, [])
-            children = [n for n, _ in parts]
-            twice: set[Node] = set()  # x * x: two edges from one node, told apart by argument
-            if len(set(children)) < len(children):
-                twice = {n for n in children if children.count(n) > 1}
+            parts = incoming.get(node)
+            if not parts:
+                reverse.append(f"{target} = 0.0")
+                continue
+            if len(parts) == 1:
+                child, i = parts[0]
+                me = v[child]
+                reverse.append(f"{target} = vbar_{me[2:]} * {_partial(child, i, arg, me)}")
+                continue
             terms = []
-            for child, i in parts:
-                term = f"vbar_{v[child][2:]} * {_partial(child, i, arg, v[child])}"
-                if len(parts) == 1:
-                    terms.append(term)
-                    break
-                who = f"{target}_from_{v[child][2:]}" + (f"_arg{i}" if child in twice else "")
-                reverse.append(f"{who} = {term}")
-                terms.append(who)
-            reverse.append(f"{target} = {' + '.join(terms) or '0.0'}")
+            if compact:  # the sum written in place: one line per adjoint, same order
+                for child, i in parts:
+                    me = v[child]
+                    terms.append(f"vbar_{me[2:]} * {_partial(child, i, arg, me)}")
+            else:  # one row per edge, as the table writes them
+                counts = Counter(child for child, _ in parts)
+                for child, i in parts:
+                    me = v[child]
+                    who = f"{target}_from_{me[2:]}" + (f"_arg{i}" if counts[child] > 1 else "")
+                    reverse.append(f"{who} = vbar_{me[2:]} * {_partial(child, i, arg, me)}")
+                    terms.append(who)
+            for k in range(0, len(terms), TERMS):  # a long sum in lines of TERMS terms
+                head = [target] if k else []
+                reverse.append(f"{target} = {' + '.join(head + terms[k : k + TERMS])}")
         used = set(v.values())
         grads = ", ".join("vbar_" + a[2:] if a in used else "0.0" for a in arg_names)
         if any(not e.is_constant and e not in v for e in extras):
