@@ -49,6 +49,10 @@ from microgrowth.engine import Node, Value, _domain_error, reverse_sweep, topolo
 from microgrowth.rules import Rule
 from microgrowth.trace import names, table_order
 
+INLINE = 2_000
+"""The most rows of a program that `Program.entry` writes into the call's own function (a
+longer program is called from it: one call more is nothing beside its run)."""
+
 CHUNK = 50_000
 """Lines per generated function in a large program. (CPython 3.11 compiles one function of a
 million lines at about the same speed per line as many small ones, measured; parts keep the
@@ -259,22 +263,35 @@ class Program:
                 head = [target] if k else []
                 reverse.append(f"{target} = {' + '.join(head + terms[k : k + TERMS])}")
         used = set(v.values())
-        grads = ", ".join("vbar_" + a[2:] if a in used else "0.0" for a in arg_names)
+        grads = ["vbar_" + a[2:] if a in used else "0.0" for a in arg_names]
         if any(not e.is_constant and e not in v for e in extras):
             raise ValueError("compile: an extra output is not part of the graph of the result")
         extra = ", ".join(repr(float(e.data)) if e.is_constant else v[e] for e in extras)
-        result = f"return {v[root]}, {_tuple(grads, len(inputs))}, {_tuple(extra, len(extras))}"
+        value = v[root]
+        result = (
+            f"return {value}, {_tuple(', '.join(grads), len(inputs))}, {_tuple(extra, len(extras))}"
+        )
         self.filename = f"<microgrowth.compile {name} #{next(_programs)}>"
-        self.source = _functions(name, arg_names, forward + reverse, result)
-        self.rows = sum(1 for line in forward + reverse if not line.startswith("#"))
-        lines = self.source.splitlines(keepends=True)
-        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
-        weakref.finalize(self, linecache.cache.pop, self.filename, None)  # tracebacks show code
+        body = forward + reverse
+        self.source = _functions(name, arg_names, body, result)
+        self.rows = len(body) - sum(1 for line in body if line.startswith("#"))
+        self._params = arg_names
+        self._value = value
+        self._grads = grads
+        self._body = body if self.rows <= INLINE else None  # for `entry`
+        self._filenames = {self.filename}
+        self._remember(self.filename, self.source)
         space = namespace()
-        exec(builtins.compile(self.source, self.filename, "exec"), space)
+        exec(builtins.compile(_executed(self.source), self.filename, "exec"), space)
         self.function: Callable[..., tuple[float, tuple[float, ...], tuple[float, ...]]] = space[
             name
         ]
+
+    def _remember(self, filename: str, source: str) -> None:
+        """Keep ``source`` in linecache while the program lives: tracebacks show its lines."""
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        weakref.finalize(self, linecache.cache.pop, filename, None)
 
     def run(self, args: Sequence[float]) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
         """The value, the gradient by each input, and the extras, at ``args`` (floats)."""
@@ -283,25 +300,76 @@ class Program:
         except (ArithmeticError, ValueError) as error:
             raise self._error(error) from None
 
+    def entry(self, otherwise: Callable[[Any, tuple[Any, ...]], Any], point: Any = None) -> Any:
+        """A call's whole path for float arguments, as one generated function ``(owner, *args)``
+        (`Compiled` makes it its ``__call__``): if the arguments are as many floats as the
+        program's inputs (and, given ``point``, equal to it), run the program and, if the value
+        and the gradients are finite, return ``(value, grads)``; in every other case return
+        ``otherwise(owner, args)``. A program of up to `INLINE` rows is written into it, so a
+        call is one Python function call; a longer one is called."""
+        params = self._params
+        tests = [f"_type({a}) is _float" for a in params] + ["not _more"]
+        if point is not None:
+            tests += [f"{a} == _p{k}" for k, a in enumerate(params)]
+        if self._body is not None:  # the program's own lines, the same code as `source`
+            body = self._body
+            grads = self._grads
+            packed = _tuple(", ".join(grads), len(grads))
+        else:
+            body = [f"{self._value}, _grads, _ = _run({', '.join(params)})"]
+            grads = [f"_grads[{k}]" for k in range(len(params))]
+            packed = "_grads"
+        total = (
+            " + ".join([self._value, *grads])
+            if len(grads) < TERMS
+            else f"_sum(({', '.join(grads)},), {self._value})"
+        )
+        given = "".join(f"{a}=_NA, " for a in params)
+        lines = [
+            f"def __call__(_owner, {given}/, *_more):",
+            f"    if {' and '.join(tests)}:",
+            "        try:",
+            *("            " + line for line in body),
+            "        except _ERRORS as _error:",
+            "            raise _explain(_error) from None",
+            f"        _total = {total}",
+            "        if _total - _total == 0.0:  # finite (inf - inf and nan - nan are nan)",
+            f"            return {self._value}, {packed}",
+            f"    return _otherwise(_owner, _given({', '.join(params)}) + _more)",
+        ]
+        source = "\n".join(lines) + "\n"
+        filename = f"{self.filename[:-1]} entry{'' if point is None else ' at a point'}>"
+        self._filenames.add(filename)
+        self._remember(filename, source)
+        space = namespace()
+        space.update(
+            _type=type, _float=float, _NA=_NA, _ERRORS=(ArithmeticError, ValueError),
+            _explain=self._error, _otherwise=otherwise, _given=_given, _run=self.function, _sum=sum,
+        )  # fmt: skip
+        if point is not None:
+            space.update({f"_p{k}": x for k, x in enumerate(point)})
+        exec(builtins.compile(_executed(source), filename, "exec"), space)
+        return space["__call__"]
+
     def _error(self, error: Exception) -> Exception:
         """The error of a replay, naming the table row and the operation it failed in."""
         ours = [
             (frame, lineno)
             for frame, lineno in traceback.walk_tb(error.__traceback__)
-            if frame.f_code.co_filename == self.filename
+            if frame.f_code.co_filename in self._filenames
         ]
         if not ours:
             return error
         frame, lineno = ours[-1]
-        line = linecache.getline(self.filename, lineno).strip()
+        line = linecache.getline(frame.f_code.co_filename, lineno).strip()
+        local = frame.f_locals
         target, code = line.split(" = ", 1)
         if target.startswith("vbar_"):  # an edge: the partial of the node it comes from failed
-            target = code.split(" * ")[0]
+            target = _failed_term(code, dict(local), frame.f_globals)
         operation = self.operations.get(target.replace("vbar_", "v_"))
         if operation is None:
             return type(error)(f"compiled replay, line {line!r}: {error}")
         rule, args = operation
-        local = frame.f_locals
         inputs = tuple(a if isinstance(a, float) else local.get(a, math.nan) for a in args)
         if target.startswith("vbar_"):
             shown = ", ".join(repr(x) for x in inputs[:6])
@@ -310,6 +378,54 @@ class Program:
             why = str(_domain_error(rule, inputs, error))
         kind = type(error) if isinstance(error, ArithmeticError) else ValueError
         return kind(f"compiled replay, row {line}: {why}")
+
+
+_ONE = re.compile(r" \* 1\.0(?= \+ |$)", re.MULTILINE)
+
+
+def _executed(source: str) -> str:
+    """The source as Python compiles it: in the reverse sweep, a term ``vbar_i * 1.0`` (the
+    partial of an add, a sub, ...) is compiled as ``vbar_i``, one multiplication less for the
+    same number to the bit (x * 1.0 is x for every float, and an adjoint is always a float).
+    The lines stay where they are, so tracebacks and errors show the lines of ``source``."""
+    at = source.find("# reverse sweep")
+    return source if at < 0 else source[:at] + _ONE.sub("", source[at:])
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_NA = _NotGiven()
+"""The default of an entry's parameters: fewer arguments than the program has inputs."""
+
+
+def _given(*args: Any) -> tuple[Any, ...]:
+    return tuple(a for a in args if a is not _NA)
+
+
+def _failed_term(code: str, local: dict[str, Any], space: dict[str, Any]) -> str:
+    """The node whose partial failed in an adjoint line ``vbar_a * p + vbar_b * q + ...`` (one
+    term, or a fan-out sum written in place): the ``vbar_`` name of the first term that raises
+    when evaluated again, left to right as Python did."""
+    tree = ast.parse(code, mode="eval").body
+    terms: list[ast.expr] = []
+    while isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Add):
+        terms.append(tree.right)
+        tree = tree.left
+    terms.append(tree)
+    edges = [
+        (t, t.left.id)
+        for t in reversed(terms)
+        if isinstance(t, ast.BinOp) and isinstance(t.left, ast.Name)
+    ]
+    for term, name in edges:
+        try:
+            eval(builtins.compile(ast.Expression(term), "<term>", "eval"), space, local)
+        except (ArithmeticError, ValueError):
+            return name
+    return edges[0][1] if edges else code.split(" * ")[0]
 
 
 def _tuple(items: str, n: int) -> str:
@@ -412,7 +528,19 @@ def _close(a: float, b: float) -> bool:
 
 
 class Compiled:
-    """What `compile` returns: call it with numbers (or lists of numbers) for ``(value, grads)``."""
+    """What `compile` returns: call it with numbers (or lists of numbers) for ``(value, grads)``.
+
+    A call with floats only, at a shape whose program has passed its check (or at the point it
+    was recorded at), takes a fast path: the shape's `Program.entry`, made this object's
+    ``__call__`` (each Compiled has a class of its own for that), so the call is one Python
+    function that checks the arguments, runs the program and returns; every other call goes
+    through `_call`, which records, checks and installs the entry of the shape it ran."""
+
+    def __new__(cls, f: Callable[..., Any], check: bool = False) -> Compiled:
+        own = type(cls.__name__, (cls,), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+        own.__qualname__ = cls.__qualname__
+        instance: Compiled = object.__new__(own)
+        return instance
 
     def __init__(self, f: Callable[..., Any], check: bool = False) -> None:
         self.f = f
@@ -420,8 +548,9 @@ class Compiled:
         self.programs: dict[Shape, Program] = {}
         """One program per argument shape: what retracing has recorded so far."""
         self._last: Program | None = None
-        self._floats: dict[int, tuple[Callable[..., Any], Program]] = {}  # numbers-only calls
         self._recorded_at: dict[Shape, list[float]] = {}  # until a program's first check
+        self._entries: dict[tuple[Shape, bool], Callable[..., Any]] = {}  # fast paths made
+        self._installed: Callable[..., Any] | None = None  # the one that is __call__ now
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -453,25 +582,12 @@ class Compiled:
             name = "compiled"
         program = self.programs[shape] = Program(y, inputs, name=name)
         self._recorded_at[shape] = _flatten(args)
-        self._last = program
+        for key in [k for k in self._entries if k[0] == shape]:  # made for the program before
+            del self._entries[key]
+        self._use(shape, program)
         return program
 
     def __call__(self, *args: Any) -> tuple[float, tuple[Any, ...]]:
-        fast = self._floats.get(len(args))
-        if fast is not None:  # the fast path: floats only, no check
-            for a in args:
-                if type(a) is not float:
-                    break
-            else:
-                function, program = fast
-                try:
-                    value, grads, _ = function(*args)
-                except (ArithmeticError, ValueError) as error:
-                    raise program._error(error) from None
-                total = value + sum(grads)
-                if total - total == 0.0:  # finite (inf - inf and nan - nan are nan)
-                    self._last = program
-                    return value, grads
         return self._call(args)
 
     def _call(self, args: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
@@ -479,7 +595,8 @@ class Compiled:
         program = self.programs.get(shape)
         if program is None:
             program = self.record(*args)
-        self._last = program
+        else:
+            self._use(shape, program)
         value, grads, _ = program.run(_flatten(args))
         if not math.isfinite(value + sum(grads)):
             # inf or NaN: the interpreter raises the engine's error, or (0 * inf: an adjoint of
@@ -502,9 +619,26 @@ class Compiled:
                 )
             if first:  # checked once at a new point: from now on the fast path may take it
                 del self._recorded_at[shape]
-                if all(s is None for s in shape) and not self.check:
-                    self._floats[len(shape)] = program.function, program
+                self._use(shape, program)
         return value, _unflatten(grads, shape)
+
+    def _use(self, shape: Shape, program: Program) -> None:
+        """``program`` is the latest: its source is `source`, and its fast path (if it may have
+        one) is the object's ``__call__``, so that a call there keeps both right."""
+        self._last = program
+        entry = None
+        if not self.check and all(s is None for s in shape):  # floats only; never with check
+            point = self._recorded_at.get(shape)  # not checked yet: only at the recorded point
+            key = (shape, point is None)
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = program.entry(Compiled._call, point)
+        if entry is not self._installed:
+            if entry is None:
+                delattr(type(self), "__call__")
+            else:
+                setattr(type(self), "__call__", entry)  # noqa: B010 (mypy: a method)
+            self._installed = entry
 
     @property
     def source(self) -> str:
