@@ -20,8 +20,16 @@ Retracing follows JAX's ``jit``: a call with a different number of arguments, or
 different length, records again; Python control flow that depends on values (``if x > 0``) is
 frozen at recording, while the kinks of the rule table (relu, abs) stay data-dependent, because
 their partials are expressions such as ``(a > 0)``. ``compile(f, check=True)`` re-runs the
-interpreter on every call and raises `ReplayMismatch` if the numbers differ. Large graphs are
-split into functions of `CHUNK` lines, which pass on only the values later parts use.
+interpreter on every call and raises `ReplayMismatch` if the numbers differ; without it, a
+program's first call at a point other than the one it was recorded at is checked so.
+
+A call with floats only is one generated Python function (`Program.entry`): it checks the
+arguments, runs the program's own lines, checks the results are finite and packs them; anything
+else (ints, lists, a new shape, inf or NaN) goes the general way. Python compiles the reverse
+sweep's ``vbar_i * 1.0`` as ``vbar_i``, the same float to the bit. A graph of more than
+`READABLE` values is written compactly, each adjoint on one line with its fan-out sum in place,
+and large programs are split into functions of `CHUNK` lines, which pass on only the values
+later parts use.
 
 The idea of readable derivative code is Google's Tangent; tracing once and replaying is JAX's
 ``jit``; the table is Baydin et al. (2018), "Automatic differentiation in machine learning: a
