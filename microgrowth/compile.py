@@ -20,8 +20,16 @@ Retracing follows JAX's ``jit``: a call with a different number of arguments, or
 different length, records again; Python control flow that depends on values (``if x > 0``) is
 frozen at recording, while the kinks of the rule table (relu, abs) stay data-dependent, because
 their partials are expressions such as ``(a > 0)``. ``compile(f, check=True)`` re-runs the
-interpreter on every call and raises `ReplayMismatch` if the numbers differ. Large graphs are
-split into functions of `CHUNK` lines, which pass on only the values later parts use.
+interpreter on every call and raises `ReplayMismatch` if the numbers differ; without it, a
+program's first call at a point other than the one it was recorded at is checked so.
+
+A call with floats only is one generated Python function (`Program.entry`): it checks the
+arguments, runs the program's own lines, checks the results are finite and packs them; anything
+else (ints, lists, a new shape, inf or NaN) goes the general way. Python compiles the reverse
+sweep's ``vbar_i * 1.0`` as ``vbar_i``, the same float to the bit. A graph of more than
+`READABLE` values is written compactly, each adjoint on one line with its fan-out sum in place,
+and large programs are split into functions of `CHUNK` lines, which pass on only the values
+later parts use.
 
 The idea of readable derivative code is Google's Tangent; tracing once and replaying is JAX's
 ``jit``; the table is Baydin et al. (2018), "Automatic differentiation in machine learning: a
@@ -39,19 +47,34 @@ import operator
 import re
 import traceback
 import weakref
+from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import count
 from typing import Any
 
 from microgrowth import formula, rules
-from microgrowth.engine import Node, Value, _domain_error, reverse_steps, reverse_sweep
+from microgrowth.engine import Node, Value, _domain_error, reverse_sweep, topological_order
 from microgrowth.rules import Rule
 from microgrowth.trace import names, table_order
+
+INLINE = 2_000
+"""The most rows of a program that `Program.entry` writes into the call's own function (a
+longer program is called from it: one call more is nothing beside its run)."""
 
 CHUNK = 50_000
 """Lines per generated function in a large program. (CPython 3.11 compiles one function of a
 million lines at about the same speed per line as many small ones, measured; parts keep the
 code objects and the tracebacks of a replay small.)"""
+
+READABLE = 5_000
+"""The largest graph (in values) whose program is written row for row as the adjoint table
+writes it, one line per edge where a value fans out. A larger graph's program writes each adjoint
+as one line, its fan-out sum in place (the same terms in the same order, so the same numbers):
+nobody reads 80,000 rows, and CPython compiles the quarter as many lines in half the time."""
+
+TERMS = 100
+"""The most terms of a sum on one line; a longer sum goes on over more lines, added up in the
+same order (CPython's compiler recurses once per term and gives up at a few thousand)."""
 
 Shape = tuple[Any, ...]  # per argument: None (a number), or (list or tuple, length)
 _programs = count(1)
@@ -118,15 +141,31 @@ def _partial(node: Node, i: int, arg: Callable[[Node], str | float], me: str) ->
     assert rule is not None
     parents = node.parents
     if not rule.variadic:
-        values = {var: arg(p) for var, p in zip(rule.variables, parents)}
         source = rule.partials[i]
+        assert source is not None
+        lone = formula._lone(source)
+        if lone is not None and lone[1] is None and lone[0] in rule.variables:  # one input: b
+            return _factor_name(arg(parents[rule.variables.index(lone[0])]))
+        values = {var: arg(p) for var, p in zip(rule.variables, parents)}
     else:
         n = len(parents) // 2
-        values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
         source = rule.partials[i // n]
+        assert source is not None
+        if source == "x[i]":  # dot: the partial by w[i] is x[i], and the other way round
+            return _factor_name(arg(parents[n + i % n]))
+        if source == "w[i]":
+            return _factor_name(arg(parents[i % n]))
+        values = {"w[i]": arg(parents[i % n]), "x[i]": arg(parents[n + i % n])}
     values["y"] = me
-    assert source is not None
     return _render(source, values, factor=True)
+
+
+def _factor_name(a: str | float) -> str:
+    """A partial that is one input: its name, or its number (in parentheses if negative)."""
+    if isinstance(a, str):
+        return a
+    text = repr(a)
+    return f"({text})" if text.startswith("-") else text
 
 
 class Program:
@@ -185,48 +224,82 @@ class Program:
             forward.append(f"{v[node]} = {code}")
             self.operations[v[node]] = (rule, tuple(args))
 
-        steps, _ = reverse_steps(root)
+        # the edges into each node, in the order of the interpreter's reverse sweep (the order
+        # of `reverse_steps`, read off the graph: no sweep needed), so sums add up alike
         incoming: dict[Node, list[tuple[Node, int]]] = {}
-        for step in steps:
-            incoming.setdefault(step.parent, []).append((step.node, step.arg))
+        for node in reversed(topological_order(root)):
+            rule = node.rule
+            if rule is None:
+                continue
+            for i, p in enumerate(node.parents):
+                if not p.is_constant and rule.differentiable(i):
+                    edges = incoming.get(p)
+                    if edges is None:
+                        incoming[p] = [(node, i)]
+                    else:
+                        edges.append((node, i))
+        compact = len(order) > READABLE
+        self.compact = compact
         reverse = ["# reverse sweep: the adjoint trace, from the output back to the inputs"]
         reverse.append(f"vbar_{v[root][2:]} = 1.0")
         for node in reversed(order):
             if node is root or node.is_constant:
                 continue
             target = "vbar_" + v[node][2:]
-            parts = incoming.get(node, [])
-            children = [n for n, _ in parts]
-            twice: set[Node] = set()  # x * x: two edges from one node, told apart by argument
-            if len(set(children)) < len(children):
-                twice = {n for n in children if children.count(n) > 1}
+            parts = incoming.get(node)
+            if not parts:
+                reverse.append(f"{target} = 0.0")
+                continue
+            if len(parts) == 1:
+                child, i = parts[0]
+                me = v[child]
+                reverse.append(f"{target} = vbar_{me[2:]} * {_partial(child, i, arg, me)}")
+                continue
             terms = []
-            for child, i in parts:
-                term = f"vbar_{v[child][2:]} * {_partial(child, i, arg, v[child])}"
-                if len(parts) == 1:
-                    terms.append(term)
-                    break
-                who = f"{target}_from_{v[child][2:]}" + (f"_arg{i}" if child in twice else "")
-                reverse.append(f"{who} = {term}")
-                terms.append(who)
-            reverse.append(f"{target} = {' + '.join(terms) or '0.0'}")
+            if compact:  # the sum written in place: one line per adjoint, same order
+                for child, i in parts:
+                    me = v[child]
+                    terms.append(f"vbar_{me[2:]} * {_partial(child, i, arg, me)}")
+            else:  # one row per edge, as the table writes them
+                counts = Counter(child for child, _ in parts)
+                for child, i in parts:
+                    me = v[child]
+                    who = f"{target}_from_{me[2:]}" + (f"_arg{i}" if counts[child] > 1 else "")
+                    reverse.append(f"{who} = vbar_{me[2:]} * {_partial(child, i, arg, me)}")
+                    terms.append(who)
+            for k in range(0, len(terms), TERMS):  # a long sum in lines of TERMS terms
+                head = [target] if k else []
+                reverse.append(f"{target} = {' + '.join(head + terms[k : k + TERMS])}")
         used = set(v.values())
-        grads = ", ".join("vbar_" + a[2:] if a in used else "0.0" for a in arg_names)
+        grads = ["vbar_" + a[2:] if a in used else "0.0" for a in arg_names]
         if any(not e.is_constant and e not in v for e in extras):
             raise ValueError("compile: an extra output is not part of the graph of the result")
         extra = ", ".join(repr(float(e.data)) if e.is_constant else v[e] for e in extras)
-        result = f"return {v[root]}, {_tuple(grads, len(inputs))}, {_tuple(extra, len(extras))}"
+        value = v[root]
+        result = (
+            f"return {value}, {_tuple(', '.join(grads), len(inputs))}, {_tuple(extra, len(extras))}"
+        )
         self.filename = f"<microgrowth.compile {name} #{next(_programs)}>"
-        self.source = _functions(name, arg_names, forward + reverse, result)
-        self.rows = sum(1 for line in forward + reverse if not line.startswith("#"))
-        lines = self.source.splitlines(keepends=True)
-        linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
-        weakref.finalize(self, linecache.cache.pop, self.filename, None)  # tracebacks show code
+        body = forward + reverse
+        self.source = _functions(name, arg_names, body, result)
+        self.rows = len(body) - sum(1 for line in body if line.startswith("#"))
+        self._params = arg_names
+        self._value = value
+        self._grads = grads
+        self._body = body if self.rows <= INLINE else None  # for `entry`
+        self._filenames = {self.filename}
+        self._remember(self.filename, self.source)
         space = namespace()
-        exec(builtins.compile(self.source, self.filename, "exec"), space)
+        exec(builtins.compile(_executed(self.source), self.filename, "exec"), space)
         self.function: Callable[..., tuple[float, tuple[float, ...], tuple[float, ...]]] = space[
             name
         ]
+
+    def _remember(self, filename: str, source: str) -> None:
+        """Keep ``source`` in linecache while the program lives: tracebacks show its lines."""
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        weakref.finalize(self, linecache.cache.pop, filename, None)
 
     def run(self, args: Sequence[float]) -> tuple[float, tuple[float, ...], tuple[float, ...]]:
         """The value, the gradient by each input, and the extras, at ``args`` (floats)."""
@@ -235,25 +308,76 @@ class Program:
         except (ArithmeticError, ValueError) as error:
             raise self._error(error) from None
 
+    def entry(self, otherwise: Callable[[Any, tuple[Any, ...]], Any], point: Any = None) -> Any:
+        """A call's whole path for float arguments, as one generated function ``(owner, *args)``
+        (`Compiled` makes it its ``__call__``): if the arguments are as many floats as the
+        program's inputs (and, given ``point``, equal to it), run the program and, if the value
+        and the gradients are finite, return ``(value, grads)``; in every other case return
+        ``otherwise(owner, args)``. A program of up to `INLINE` rows is written into it, so a
+        call is one Python function call; a longer one is called."""
+        params = self._params
+        tests = [f"_type({a}) is _float" for a in params] + ["not _more"]
+        if point is not None:
+            tests += [f"{a} == _p{k}" for k, a in enumerate(params)]
+        if self._body is not None:  # the program's own lines, the same code as `source`
+            body = self._body
+            grads = self._grads
+            packed = _tuple(", ".join(grads), len(grads))
+        else:
+            body = [f"{self._value}, _grads, _ = _run({', '.join(params)})"]
+            grads = [f"_grads[{k}]" for k in range(len(params))]
+            packed = "_grads"
+        total = (
+            " + ".join([self._value, *grads])
+            if len(grads) < TERMS
+            else f"_sum(({', '.join(grads)},), {self._value})"
+        )
+        given = "".join(f"{a}=_NA, " for a in params)
+        lines = [
+            f"def __call__(_owner, {given}/, *_more):",
+            f"    if {' and '.join(tests)}:",
+            "        try:",
+            *("            " + line for line in body),
+            "        except _ERRORS as _error:",
+            "            raise _explain(_error) from None",
+            f"        _total = {total}",
+            "        if _total - _total == 0.0:  # finite (inf - inf and nan - nan are nan)",
+            f"            return {self._value}, {packed}",
+            f"    return _otherwise(_owner, _given({', '.join(params)}) + _more)",
+        ]
+        source = "\n".join(lines) + "\n"
+        filename = f"{self.filename[:-1]} entry{'' if point is None else ' at a point'}>"
+        self._filenames.add(filename)
+        self._remember(filename, source)
+        space = namespace()
+        space.update(
+            _type=type, _float=float, _NA=_NA, _ERRORS=(ArithmeticError, ValueError),
+            _explain=self._error, _otherwise=otherwise, _given=_given, _run=self.function, _sum=sum,
+        )  # fmt: skip
+        if point is not None:
+            space.update({f"_p{k}": x for k, x in enumerate(point)})
+        exec(builtins.compile(_executed(source), filename, "exec"), space)
+        return space["__call__"]
+
     def _error(self, error: Exception) -> Exception:
         """The error of a replay, naming the table row and the operation it failed in."""
         ours = [
             (frame, lineno)
             for frame, lineno in traceback.walk_tb(error.__traceback__)
-            if frame.f_code.co_filename == self.filename
+            if frame.f_code.co_filename in self._filenames
         ]
         if not ours:
             return error
         frame, lineno = ours[-1]
-        line = linecache.getline(self.filename, lineno).strip()
+        line = linecache.getline(frame.f_code.co_filename, lineno).strip()
+        local = frame.f_locals
         target, code = line.split(" = ", 1)
         if target.startswith("vbar_"):  # an edge: the partial of the node it comes from failed
-            target = code.split(" * ")[0]
+            target = _failed_term(code, dict(local), frame.f_globals)
         operation = self.operations.get(target.replace("vbar_", "v_"))
         if operation is None:
             return type(error)(f"compiled replay, line {line!r}: {error}")
         rule, args = operation
-        local = frame.f_locals
         inputs = tuple(a if isinstance(a, float) else local.get(a, math.nan) for a in args)
         if target.startswith("vbar_"):
             shown = ", ".join(repr(x) for x in inputs[:6])
@@ -262,6 +386,54 @@ class Program:
             why = str(_domain_error(rule, inputs, error))
         kind = type(error) if isinstance(error, ArithmeticError) else ValueError
         return kind(f"compiled replay, row {line}: {why}")
+
+
+_ONE = re.compile(r" \* 1\.0(?= \+ |$)", re.MULTILINE)
+
+
+def _executed(source: str) -> str:
+    """The source as Python compiles it: in the reverse sweep, a term ``vbar_i * 1.0`` (the
+    partial of an add, a sub, ...) is compiled as ``vbar_i``, one multiplication less for the
+    same number to the bit (x * 1.0 is x for every float, and an adjoint is always a float).
+    The lines stay where they are, so tracebacks and errors show the lines of ``source``."""
+    at = source.find("# reverse sweep")
+    return source if at < 0 else source[:at] + _ONE.sub("", source[at:])
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_NA = _NotGiven()
+"""The default of an entry's parameters: fewer arguments than the program has inputs."""
+
+
+def _given(*args: Any) -> tuple[Any, ...]:
+    return tuple(a for a in args if a is not _NA)
+
+
+def _failed_term(code: str, local: dict[str, Any], space: dict[str, Any]) -> str:
+    """The node whose partial failed in an adjoint line ``vbar_a * p + vbar_b * q + ...`` (one
+    term, or a fan-out sum written in place): the ``vbar_`` name of the first term that raises
+    when evaluated again, left to right as Python did."""
+    tree = ast.parse(code, mode="eval").body
+    terms: list[ast.expr] = []
+    while isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Add):
+        terms.append(tree.right)
+        tree = tree.left
+    terms.append(tree)
+    edges = [
+        (t, t.left.id)
+        for t in reversed(terms)
+        if isinstance(t, ast.BinOp) and isinstance(t.left, ast.Name)
+    ]
+    for term, name in edges:
+        try:
+            eval(builtins.compile(ast.Expression(term), "<term>", "eval"), space, local)
+        except (ArithmeticError, ValueError):
+            return name
+    return edges[0][1] if edges else code.split(" * ")[0]
 
 
 def _tuple(items: str, n: int) -> str:
@@ -364,7 +536,19 @@ def _close(a: float, b: float) -> bool:
 
 
 class Compiled:
-    """What `compile` returns: call it with numbers (or lists of numbers) for ``(value, grads)``."""
+    """What `compile` returns: call it with numbers (or lists of numbers) for ``(value, grads)``.
+
+    A call with floats only, at a shape whose program has passed its check (or at the point it
+    was recorded at), takes a fast path: the shape's `Program.entry`, made this object's
+    ``__call__`` (each Compiled has a class of its own for that), so the call is one Python
+    function that checks the arguments, runs the program and returns; every other call goes
+    through `_call`, which records, checks and installs the entry of the shape it ran."""
+
+    def __new__(cls, f: Callable[..., Any], check: bool = False) -> Compiled:
+        own = type(cls.__name__, (cls,), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+        own.__qualname__ = cls.__qualname__
+        instance: Compiled = object.__new__(own)
+        return instance
 
     def __init__(self, f: Callable[..., Any], check: bool = False) -> None:
         self.f = f
@@ -372,8 +556,9 @@ class Compiled:
         self.programs: dict[Shape, Program] = {}
         """One program per argument shape: what retracing has recorded so far."""
         self._last: Program | None = None
-        self._floats: dict[int, tuple[Callable[..., Any], Program]] = {}  # numbers-only calls
         self._recorded_at: dict[Shape, list[float]] = {}  # until a program's first check
+        self._entries: dict[tuple[Shape, bool], Callable[..., Any]] = {}  # fast paths made
+        self._installed: Callable[..., Any] | None = None  # the one that is __call__ now
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -405,25 +590,12 @@ class Compiled:
             name = "compiled"
         program = self.programs[shape] = Program(y, inputs, name=name)
         self._recorded_at[shape] = _flatten(args)
-        self._last = program
+        for key in [k for k in self._entries if k[0] == shape]:  # made for the program before
+            del self._entries[key]
+        self._use(shape, program)
         return program
 
     def __call__(self, *args: Any) -> tuple[float, tuple[Any, ...]]:
-        fast = self._floats.get(len(args))
-        if fast is not None:  # the fast path: floats only, no check
-            for a in args:
-                if type(a) is not float:
-                    break
-            else:
-                function, program = fast
-                try:
-                    value, grads, _ = function(*args)
-                except (ArithmeticError, ValueError) as error:
-                    raise program._error(error) from None
-                total = value + sum(grads)
-                if total - total == 0.0:  # finite (inf - inf and nan - nan are nan)
-                    self._last = program
-                    return value, grads
         return self._call(args)
 
     def _call(self, args: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
@@ -431,7 +603,8 @@ class Compiled:
         program = self.programs.get(shape)
         if program is None:
             program = self.record(*args)
-        self._last = program
+        else:
+            self._use(shape, program)
         value, grads, _ = program.run(_flatten(args))
         if not math.isfinite(value + sum(grads)):
             # inf or NaN: the interpreter raises the engine's error, or (0 * inf: an adjoint of
@@ -454,9 +627,26 @@ class Compiled:
                 )
             if first:  # checked once at a new point: from now on the fast path may take it
                 del self._recorded_at[shape]
-                if all(s is None for s in shape) and not self.check:
-                    self._floats[len(shape)] = program.function, program
+                self._use(shape, program)
         return value, _unflatten(grads, shape)
+
+    def _use(self, shape: Shape, program: Program) -> None:
+        """``program`` is the latest: its source is `source`, and its fast path (if it may have
+        one) is the object's ``__call__``, so that a call there keeps both right."""
+        self._last = program
+        entry = None
+        if not self.check and all(s is None for s in shape):  # floats only; never with check
+            point = self._recorded_at.get(shape)  # not checked yet: only at the recorded point
+            key = (shape, point is None)
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = program.entry(Compiled._call, point)
+        if entry is not self._installed:
+            if entry is None:
+                delattr(type(self), "__call__")
+            else:
+                setattr(type(self), "__call__", entry)  # noqa: B010 (mypy: a method)
+            self._installed = entry
 
     @property
     def source(self) -> str:

@@ -213,6 +213,7 @@ def test_compiled_equals_interpreted_on_random_expressions_over_every_rule(name:
         n = recipe[0]
         _same(cf, *first[:n])  # the point it is recorded at
         _same(cf, *second[:n])  # a replay elsewhere
+        _same(cf, *first[:n])  # checked: the fast path
         assert len(cf.programs) == 1
 
     check()
@@ -285,6 +286,31 @@ def test_mlp_loss_compiled_equals_interpreted() -> None:
     assert len(cf.programs) == 1
 
 
+def test_a_large_graph_writes_fan_out_sums_in_place_with_the_same_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = sys.modules[Program.__module__]
+    sizes = [2, 4, 1]
+    n_params = sum((i + 1) * o for i, o in itertools.pairwise(sizes))
+    rng = random.Random(1)
+    params = [rng.uniform(-1, 1) for _ in range(n_params)]
+    X, labels = mg.data.make_moons(12, noise=0.1, seed=0)
+    xs = [c for x in X for c in x]
+    ys = [2.0 * c - 1 for c in labels]
+    readable = mg.compile(_mlp_loss(sizes))
+    want = readable(params, xs, ys)
+    assert "_from_" in readable.source
+    monkeypatch.setattr(module, "READABLE", 0)
+    monkeypatch.setattr(module, "TERMS", 5)  # a parameter's 12 terms: on three lines
+    compact = mg.compile(_mlp_loss(sizes))
+    assert compact(params, xs, ys) == want  # the same terms in the same order: bit for bit
+    assert "_from_" not in compact.source
+    assert compact.source.count(" = ") < readable.source.count(" = ")
+    assert re.search(r"\n +(vbar_m\d+) = \1 \+ vbar_", compact.source)  # a sum goes on
+    params = [p + 0.1 for p in params]
+    assert compact(params, xs, ys) == readable(params, xs, ys)
+
+
 def test_program_of_an_nn_model_with_its_own_parameters_and_outputs() -> None:
     """What fit(compile=True) does: the model's parameters as inputs, its outputs as extras."""
     model = nn.MLP(2, [4, 1], seed=3)
@@ -323,6 +349,77 @@ def test_lists_of_a_new_length_record_again_and_keep_their_shape() -> None:
     assert len(cf.programs) == 2  # the third call has the first call's shapes
     cf([5.0, 6.0], [7.0, 8.0], 1.0)  # a list where the first call had a tuple: its own shape
     assert len(cf.programs) == 3
+
+
+def _squares(*args: Value | list[Value]) -> Value:
+    xs = [x for a in args for x in (a if isinstance(a, list) else [a])]
+    return sum((x * x for x in xs[1:]), xs[0] * xs[0])
+
+
+def test_the_fast_path_follows_the_latest_shape_and_falls_back_on_anything_else() -> None:
+    cf = mg.compile(_squares)
+    generic = Compiled.__call__
+    assert isinstance(cf, Compiled) and type(cf) is not Compiled  # a class of its own
+    assert cf(1.0, 2.0) == (5.0, (2.0, 4.0))
+    assert type(cf).__call__ is not generic  # the entry, at the recorded point only
+    assert cf(3.0, 4.0) == (25.0, (6.0, 8.0))  # checked at a new point
+    assert cf(5.0, 6.0) == (61.0, (10.0, 12.0))  # the fast path
+    assert cf(1.0, 2.0, 3.0) == (14.0, (2.0, 4.0, 6.0))  # a new shape
+    assert "def compiled(v_m2, v_m1, v_0):" in cf.source
+    assert cf(5.0, 6.0) == (61.0, (10.0, 12.0))
+    assert "def compiled(v_m1, v_0):" in cf.source  # the source follows the latest call
+    assert cf(5, 6) == (61.0, (10.0, 12.0))  # ints: the general path, floats out
+    assert [type(g) for g in cf(5, 6)[1]] == [float, float]
+    assert cf([5.0, 6.0]) == (61.0, ([10.0, 12.0],))  # a list: the general path
+    assert type(cf).__call__ is generic  # no entry for a shape with a list
+    assert cf(5.0, 6.0) == (61.0, (10.0, 12.0))
+    with pytest.raises(TypeError):
+        cf(v_m1=1.0)  # type: ignore[call-arg]
+    checked = mg.compile(lambda x: x * x, check=True)
+    checked(1.0)
+    checked(2.0)
+    assert type(checked).__call__ is generic  # check=True: every call is checked
+
+
+def test_the_fast_path_gives_the_engines_answers_where_a_replay_is_not_finite() -> None:
+    cf = mg.compile(lambda x: x * x * x)
+    cf(2.0)
+    cf(3.0)  # checked: from now on the fast path
+    with pytest.raises(OverflowError, match="mul"):
+        cf(1e200)
+    zero = mg.compile(lambda x: mg.log(x).relu())
+    zero(2.0)
+    zero(3.0)
+    assert zero(1e-310) == (0.0, (0.0,))  # 0 * inf in the replay: the interpreter's answer
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_domain_errors_on_the_fast_path_name_the_row(
+    monkeypatch: pytest.MonkeyPatch, inline: bool
+) -> None:
+    if not inline:  # the entry calls the program instead of holding its lines
+        monkeypatch.setattr(sys.modules[Program.__module__], "INLINE", 0)
+    cf = mg.compile(running_example)
+    cf(2.0, 5.0)
+    cf(3.0, 1.0)
+    with pytest.raises(ValueError, match=r"row v_1 = log\(v_m1\): log\(-1\.0\): the input must"):
+        cf(-1.0, 5.0)
+    sq = mg.compile(lambda x: x.sqrt() * 2.0)
+    sq(4.0)
+    sq(9.0)
+    with pytest.raises(ZeroDivisionError, match=r"row vbar_0 = vbar_1 \* \(0\.5/v_1\): .*sqrt"):
+        sq(0.0)
+
+
+def test_a_failing_partial_in_a_sum_written_in_place_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.modules[Program.__module__], "READABLE", 0)
+    cf = mg.compile(lambda x: x.sqrt() * 2.0 + x * 3.0)
+    cf(4.0)
+    assert re.search(r"vbar_0 = vbar_\d \* 3\.0 \+ vbar_\d \* \(0\.5/v_\d\)", cf.source)
+    with pytest.raises(ZeroDivisionError, match=r"the local partial of sqrt\(0\.0"):
+        cf(0.0)
 
 
 def test_relu_and_abs_kinks_stay_data_dependent() -> None:
