@@ -562,6 +562,11 @@ class Compiled:
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A copy (``copy.copy``, ``deepcopy``, pickle) is ``compile(f)`` again: the programs
+        and the fast path are made anew on its first calls, never shared with this one."""
+        return (Compiled, (self.f, self.check))
+
     def interpret(self, *args: Any) -> tuple[Value, list[Value]]:
         """Run ``f`` on fresh input Values (the interpreter); the output and the inputs."""
         shape = _shape(args)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import io
 import itertools
 import math
+import pickle
 import random
 import re
 import sys
@@ -612,3 +614,17 @@ def test_a_number_taken_from_an_input_is_caught_at_the_first_new_point() -> None
     assert cf(2.0) == (8.0, (4.0,))
     with pytest.raises(ReplayMismatch, match=r"a number taken from an input \(x\.data, no_grad"):
         cf(3.0)
+
+
+def _sum_of_squares(*xs: Any) -> Any:
+    return sum(x * x for x in xs) if len(xs) > 1 else xs[0].sin()
+
+
+def test_a_copy_is_compiled_again_and_shares_nothing() -> None:
+    cf = mg.compile(_sum_of_squares)
+    assert cf(1.0, 2.0) == (5.0, (2.0, 4.0))
+    for twin in (copy.copy(cf), copy.deepcopy(cf), pickle.loads(pickle.dumps(cf))):
+        assert type(twin) is not type(cf) and not twin.programs  # was a TypeError from __new__
+        assert twin(3.0) == (math.sin(3.0), (math.cos(3.0),))  # another shape, in the copy
+        assert cf(3.0, 4.0) == (25.0, (6.0, 8.0))  # the original keeps its own fast path
+        assert twin(1.0, 2.0) == (5.0, (2.0, 4.0))
