@@ -592,10 +592,12 @@ def _sweep(order: list[Node], record: Record | None, wanted: Wanted) -> None:
                 record.append((node, g, None))
             continue
         saved = node._saved
-        try:
-            local = rule.local_partials(*saved)
-        except _DOMAIN_ERRORS:
-            local = _needed_partials(node, saved, wanted)
+        local = rule.constant_partials  # add, sub, neg, pos: numbers, no call needed
+        if local is None:
+            try:
+                local = rule.local_partials(*saved)
+            except _DOMAIN_ERRORS:
+                local = _needed_partials(node, saved, wanted)
         if record is not None:
             record.append((node, g, local))
         parents = node._parents

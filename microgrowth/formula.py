@@ -116,6 +116,18 @@ def compile_partials(
     return function
 
 
+def constant(source: str | None) -> float | None:
+    """The number a formula always has, if it uses no variable and no function (``"1"``,
+    ``"-1"``); otherwise None."""
+    if source is None:
+        return None
+    tree = parse(source)
+    if any(isinstance(node, (ast.Name, ast.Call)) for node in ast.walk(tree)):
+        return None
+    value: float = eval(compile(_as_code(source), "<rule formula>", "eval"), {"__builtins__": {}})
+    return float(value)
+
+
 # --- printing ---------------------------------------------------------------------------------
 
 Name = str | float  # what a variable stands for: a name to print, or a number (a constant)

@@ -48,6 +48,8 @@ class Rule:
     local_partials: Callable[..., tuple[formula.Num, ...]] = field(
         default=tuple, repr=False, compare=False
     )  # (*inputs, output) -> the partials: compiled from the formulas by `rule`
+    constant_partials: tuple[float, ...] | None = field(default=None, repr=False, compare=False)
+    # the partials when every one is a number (add: 1, 1): the float sweep skips the call
 
     @property
     def arity(self) -> int:
@@ -112,6 +114,7 @@ def rule(
     new = Rule(
         name, forward, tuple(partials), text, symbol or name,
         domain or (ANY,) * len(partials), domain_text, kinks, variadic, local_partials,
+        _constants(partials) if not variadic else None,
     )  # fmt: skip
     for p in (text, *partials):
         if p is not None:
@@ -120,6 +123,11 @@ def rule(
     for listener in _listeners:
         listener(new)
     return new
+
+
+def _constants(partials: tuple[str | None, ...]) -> tuple[float, ...] | None:
+    values = [formula.constant(p) for p in partials]
+    return None if None in values else tuple(v for v in values if v is not None)
 
 
 # --- forward functions that the math module does not have ---------------------------------------

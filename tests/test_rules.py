@@ -66,6 +66,8 @@ def test_printed_formulas_are_the_partials_the_engine_computes(name: str) -> Non
         xs = _sample(rule, seed)
         y = rule.forward(*xs)
         engine = rule.local_partials(*xs, y)
+        if rule.constant_partials is not None:  # what the float sweep uses instead of the call
+            assert rule.constant_partials == engine
         for i in range(len(xs)):
             source = rule.partials[(i // (len(xs) // 2)) if rule.variadic else i]
             if source is None:
@@ -101,6 +103,14 @@ def test_methods_and_functions_are_the_table_rules() -> None:
         assert getattr(mg.ops, rule.name)(x).rule is rule
     assert mg.ln is mg.log
     assert "abs" not in mg.__all__  # `from microgrowth import *` keeps the builtin abs
+
+
+def test_only_rules_whose_partials_are_numbers_skip_the_call() -> None:
+    constant = {n for n, r in RULES.items() if r.constant_partials is not None}
+    assert constant == {"add", "sub", "neg", "pos"}
+    assert RULES["sub"].constant_partials == (1.0, -1.0)
+    assert formula.constant("-1") == -1.0 and formula.constant("2 * 3") == 6.0
+    assert formula.constant("a") is None and formula.constant("sign(1)") is None
 
 
 def test_a_later_rule_is_a_plain_attribute_and_hides_no_name() -> None:
