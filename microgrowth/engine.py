@@ -470,18 +470,43 @@ def topological_order(root: Node) -> list[Node]:
         node = stack.pop()
         if node is None:  # every parent of the node below the marker is done
             order.append(stack.pop())  # type: ignore[arg-type]
-        elif node not in seen:
-            seen.add(node)
-            parents = node._parents
-            n = len(parents)  # the node, a marker, then its parents, the first one on top
-            if n == 2:
-                stack += (node, None, parents[1], parents[0])
-            elif n == 1:
-                stack += (node, None, parents[0])
-            elif n:
-                stack += (node, None, *parents[::-1])
-            else:
-                order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        parents = node._parents
+        n = len(parents)
+        # Push the node, a marker, then its parents, the first one on top. An input (no parents)
+        # would be popped next and put in the order at once: that is done here without the
+        # stack, the same order with less work (most parents are inputs or constants).
+        if n == 2:
+            a, b = parents
+            if a._parents:
+                stack += (node, None, b, a)
+                continue
+            if a not in seen:
+                seen.add(a)
+                order.append(a)
+            if b._parents:
+                stack += (node, None, b)
+                continue
+            if b not in seen:
+                seen.add(b)
+                order.append(b)
+            order.append(node)
+        elif n == 1:
+            a = parents[0]
+            if a._parents:
+                stack += (node, None, a)
+                continue
+            if a not in seen:
+                seen.add(a)
+                order.append(a)
+            order.append(node)
+        elif n:
+            stack += (node, None, *parents[::-1])
+        else:
+            order.append(node)
     return order
 
 

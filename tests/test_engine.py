@@ -6,6 +6,7 @@ import copy
 import gc
 import math
 import pickle
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -156,6 +157,45 @@ def test_topological_order_is_parents_first_and_deterministic() -> None:
             assert position[id(p)] < position[id(node)]
     assert order[-1] is y
     assert [n.op for n in order] == [n.op for n in topological_order(running_example(x1, x2))]
+
+
+def _depth_first_order(root: Value) -> list[Any]:
+    """The order the docstring promises, written the plain recursive way: each node after its
+    parents, parents in argument order, each node once."""
+    order: list[Any] = []
+    seen: set[Any] = set()
+
+    def visit(node: Any) -> None:
+        if node not in seen:
+            seen.add(node)
+            for parent in node.parents:
+                visit(parent)
+            order.append(node)
+
+    visit(root)
+    return order
+
+
+@given(st.integers(0, 2**32 - 1))
+def test_topological_order_is_the_plain_depth_first_order(seed: int) -> None:
+    # The sort puts inputs in the order without pushing them on its stack: the same order.
+    rng = random.Random(seed)
+    xs = [Value(rng.uniform(-1, 1)) for _ in range(rng.randint(1, 4))]
+    nodes: list[Any] = [*xs, 2.0, 0.5]
+    for _ in range(rng.randint(1, 30)):
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        a = a if isinstance(a, Value) else rng.choice(xs)
+        kind = rng.random()
+        if kind < 0.35:
+            nodes.append(a * b)
+        elif kind < 0.6:
+            nodes.append(b + a)
+        elif kind < 0.8:
+            nodes.append(a.tanh())
+        else:
+            nodes.append(mg.dot([a, b], [rng.choice(xs), 1.5]))
+    root = nodes[-1] if isinstance(nodes[-1], Value) else xs[0]
+    assert topological_order(root) == _depth_first_order(root)
 
 
 def test_graph_is_freed_without_the_cycle_collector() -> None:
