@@ -40,11 +40,13 @@ from __future__ import annotations
 
 import ast
 import builtins
+import keyword
 import linecache
 import math
 import numbers
 import operator
 import re
+import threading
 import traceback
 import weakref
 from collections import Counter
@@ -317,8 +319,11 @@ class Program:
         call is one Python function call; a longer one is called."""
         params = self._params
         tests = [f"_type({a}) is _float" for a in params] + ["not _more"]
-        if point is not None:
-            tests += [f"{a} == _p{k}" for k, a in enumerate(params)]
+        if point is not None:  # the same numbers, zeros with the same sign
+            tests += [
+                f"{a} == _p{k}" + (f" and _copysign(1.0, {a}) == _s{k}" if x == 0.0 else "")
+                for k, (a, x) in enumerate(zip(params, point))
+            ]
         if self._body is not None:  # the program's own lines, the same code as `source`
             body = self._body
             grads = self._grads
@@ -338,8 +343,8 @@ class Program:
             f"    if {' and '.join(tests)}:",
             "        try:",
             *("            " + line for line in body),
-            "        except _ERRORS as _error:",
-            "            raise _explain(_error) from None",
+            "        except _ERRORS:  # the general path names the row, or gives the interpreter's",
+            f"            return _otherwise(_owner, _given({', '.join(params)}) + _more)",
             f"        _total = {total}",
             "        if _total - _total == 0.0:  # finite (inf - inf and nan - nan are nan)",
             f"            return {self._value}, {packed}",
@@ -352,10 +357,12 @@ class Program:
         space = namespace()
         space.update(
             _type=type, _float=float, _NA=_NA, _ERRORS=(ArithmeticError, ValueError),
-            _explain=self._error, _otherwise=otherwise, _given=_given, _run=self.function, _sum=sum,
+            _otherwise=otherwise, _given=_given, _run=self.function, _sum=sum,
+            _copysign=math.copysign,
         )  # fmt: skip
         if point is not None:
             space.update({f"_p{k}": x for k, x in enumerate(point)})
+            space.update({f"_s{k}": math.copysign(1.0, x) for k, x in enumerate(point)})
         exec(builtins.compile(_executed(source), filename, "exec"), space)
         return space["__call__"]
 
@@ -531,8 +538,13 @@ def _unflatten(flat: Sequence[Any], shape: Shape) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _close(a: float, b: float) -> bool:
-    return a == b or abs(a - b) <= 1e-12 * max(1.0, abs(a), abs(b))
+def _same(a: float, b: float) -> bool:
+    """The same number, zeros with the same sign (f may tell 0.0 from -0.0)."""
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def _same_point(a: Sequence[float], b: Sequence[float]) -> bool:
+    return len(a) == len(b) and all(map(_same, a, b))
 
 
 class Compiled:
@@ -559,6 +571,7 @@ class Compiled:
         self._recorded_at: dict[Shape, list[float]] = {}  # until a program's first check
         self._entries: dict[tuple[Shape, bool], Callable[..., Any]] = {}  # fast paths made
         self._installed: Callable[..., Any] | None = None  # the one that is __call__ now
+        self._lock = threading.RLock()
         self.__name__ = getattr(f, "__name__", "compiled")
         self.__doc__ = getattr(f, "__doc__", None)
 
@@ -591,7 +604,12 @@ class Compiled:
         shape = _shape(args)
         y, inputs = self.interpret(*args)
         name = re.sub(r"\W", "_", self.__name__)
-        if not name.isidentifier() or name.startswith("_") or name in namespace():
+        if (
+            not name.isidentifier()
+            or keyword.iskeyword(name)
+            or name.startswith("_")
+            or name in namespace()
+        ):
             name = "compiled"
         program = self.programs[shape] = Program(y, inputs, name=name)
         self._recorded_at[shape] = _flatten(args)
@@ -604,23 +622,36 @@ class Compiled:
         return self._call(args)
 
     def _call(self, args: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
+        with self._lock:  # one thread at a time records, checks and installs (the fast path
+            return self._general(args)  # itself takes no lock)
+
+    def _general(self, args: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
         shape = _shape(args)
         program = self.programs.get(shape)
         if program is None:
             program = self.record(*args)
         else:
             self._use(shape, program)
-        value, grads, _ = program.run(_flatten(args))
+        try:
+            value, grads, _ = program.run(_flatten(args))
+        except (ArithmeticError, ValueError) as error:
+            # The interpreter may not need what the replay could not compute (a partial on an
+            # edge whose adjoint is exactly 0): its numbers, or, if it fails too, the row's error
+            try:
+                return self.reference(*args)
+            except (ArithmeticError, ValueError):
+                raise error from None
         if not math.isfinite(value + sum(grads)):
             # inf or NaN: the interpreter raises the engine's error, or (0 * inf: an adjoint of
             # exactly 0 passes nothing on) gives the finite answer
             return self.reference(*args)
         recorded_at = self._recorded_at.get(shape)
-        first = recorded_at is not None and recorded_at != _flatten(args)
+        first = recorded_at is not None and not _same_point(recorded_at, _flatten(args))
         if self.check or first:  # every call with check=True; else a program's first new point
             want, want_grads = self.reference(*args)
             flat_want = _flatten([g if isinstance(g, (list, tuple)) else [g] for g in want_grads])
-            if not _close(value, want) or not all(map(_close, grads, flat_want)):
+            if value != want or any(g != w for g, w in zip(grads, flat_want)):  # to the bit
+                self.check = True  # f depends on values: from now on every call is checked
                 raise ReplayMismatch(
                     f"compile{'(check=True)' if self.check else ''}: at {args!r} the replay "
                     f"gives {value!r} with gradients {tuple(grads)!r}, the interpreter {want!r} "

@@ -13,6 +13,7 @@ import pickle
 import random
 import re
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -628,3 +629,73 @@ def test_a_copy_is_compiled_again_and_shares_nothing() -> None:
         assert twin(3.0) == (math.sin(3.0), (math.cos(3.0),))  # another shape, in the copy
         assert cf(3.0, 4.0) == (25.0, (6.0, 8.0))  # the original keeps its own fast path
         assert twin(1.0, 2.0) == (5.0, (2.0, 4.0))
+
+
+def test_after_a_mismatch_every_call_is_checked() -> None:
+    cf = mg.compile(lambda x: x * x if x > 0 else -3 * x)
+    assert cf(1.0) == (1.0, (2.0,))
+    with pytest.raises(ReplayMismatch):
+        cf(-1.0)
+    assert cf(2.0) == (4.0, (4.0,))  # checked, and right
+    with pytest.raises(ReplayMismatch):  # was (1.0, (-2.0,)) from an unchecked fast path
+        cf(-1.0)
+    assert cf.check
+
+
+def test_the_recorded_point_is_the_same_numbers_to_the_sign_of_zero_and_the_last_bit() -> None:
+    cf = mg.compile(lambda x: x if math.copysign(1.0, x.data) > 0 else -x)
+    assert cf(0.0) == (0.0, (1.0,))
+    with pytest.raises(ReplayMismatch):  # was (-0.0, (1.0,)): -0.0 passed as the point 0.0
+        cf(-0.0)
+    cg = mg.compile(lambda x: x * 1.0000000000001 if x > 1 else x)
+    cg(2.0)
+    with pytest.raises(ReplayMismatch):  # a difference of 1e-13 was within the old tolerance
+        cg(0.5)
+
+
+def test_where_the_replay_fails_and_the_interpreter_does_not_its_numbers_are_returned() -> None:
+    cf = mg.compile(lambda x, y: x**0.5 * mg.relu(y) + x)
+    cf(1.0, 1.0)
+    # d/dx of x ** 0.5 is infinite at 0, but its adjoint is 0 here (relu(-1) = 0): no error
+    assert cf(0.0, -1.0) == (0.0, (1.0, 0.0)) == cf.reference(0.0, -1.0)
+    cg = mg.compile(lambda x: mg.log(x) if x > 0 else mg.log(-x))
+    cg(2.0)
+    assert cg(-2.0) == (math.log(2.0), (-0.5,))  # was log(-2.0), which f never computes
+    with pytest.raises(ValueError, match=r"compiled replay, row v_1 = log\(v_0\)"):
+        cg(0.0)  # both fail: the row is named
+
+
+def test_threads_calling_one_compiled_function_with_many_shapes() -> None:
+    cf = mg.compile(lambda *xs: sum(x * x for x in xs) if len(xs) > 1 else xs[0].sin())
+    points = [(0.5,), (1.0, 2.0), (3.0, -1.0, 2.0), (-0.25,), (2.0, 2.0)]
+    want = {p: cf.reference(*p) for p in points}
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(200):
+                p = rng.choice(points)
+                assert cf(*p) == want[p], p
+        except BaseException as error:
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors  # were KeyError, AttributeError, "dictionary changed size"
+
+
+def test_a_function_named_like_a_keyword_compiles() -> None:
+    def f(x: Any) -> Any:
+        return x * 2.0
+
+    f.__name__ = "class"
+    assert mg.compile(f)(3.0) == (6.0, (2.0,))  # was a SyntaxError from "def class(...)"
