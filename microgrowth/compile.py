@@ -21,7 +21,9 @@ different length, records again; Python control flow that depends on values (``i
 frozen at recording, while the kinks of the rule table (relu, abs) stay data-dependent, because
 their partials are expressions such as ``(a > 0)``. ``compile(f, check=True)`` re-runs the
 interpreter on every call and raises `ReplayMismatch` if the numbers differ; without it, a
-program's first call at a point other than the one it was recorded at is checked so.
+program's first call at a point other than the one it was recorded at is checked so, and after
+a mismatch every call is. Where the replay fails and the interpreter does not (a partial on an
+edge whose adjoint is exactly 0), the call returns the interpreter's numbers.
 
 A call with floats only is one generated Python function (`Program.entry`): it checks the
 arguments, runs the program's own lines, checks the results are finite and packs them; anything
