@@ -653,8 +653,7 @@ class Compiled:
             want, want_grads = self.reference(*args)
             flat_want = _flatten([g if isinstance(g, (list, tuple)) else [g] for g in want_grads])
             if value != want or any(g != w for g, w in zip(grads, flat_want)):  # to the bit
-                self.check = True  # f depends on values: from now on every call is checked
-                raise ReplayMismatch(
+                error = ReplayMismatch(
                     f"compile{'(check=True)' if self.check else ''}: at {args!r} the replay "
                     f"gives {value!r} with gradients {tuple(grads)!r}, the interpreter {want!r} "
                     f"with {tuple(flat_want)!r}. Something in {self.__name__} was frozen when it "
@@ -663,6 +662,8 @@ class Compiled:
                     "outside). Write it with the rule table's operations (relu, abs, ...), or "
                     "call it without compile"
                 )
+                self.check = True  # f depends on values: from now on every call is checked
+                raise error
             if first:  # checked once at a new point: from now on the fast path may take it
                 del self._recorded_at[shape]
                 self._use(shape, program)
