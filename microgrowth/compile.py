@@ -653,7 +653,7 @@ class Compiled:
             want, want_grads = self.reference(*args)
             flat_want = _flatten([g if isinstance(g, (list, tuple)) else [g] for g in want_grads])
             if value != want or any(g != w for g, w in zip(grads, flat_want)):  # to the bit
-                error = ReplayMismatch(
+                mismatch = ReplayMismatch(
                     f"compile{'(check=True)' if self.check else ''}: at {args!r} the replay "
                     f"gives {value!r} with gradients {tuple(grads)!r}, the interpreter {want!r} "
                     f"with {tuple(flat_want)!r}. Something in {self.__name__} was frozen when it "
@@ -663,7 +663,7 @@ class Compiled:
                     "call it without compile"
                 )
                 self.check = True  # f depends on values: from now on every call is checked
-                raise error
+                raise mismatch
             if first:  # checked once at a new point: from now on the fast path may take it
                 del self._recorded_at[shape]
                 self._use(shape, program)
