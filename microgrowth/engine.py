@@ -17,14 +17,14 @@ local-gradient closure is those two halves, ``rule.local_partials(*saved)``: it 
 the node itself, so a graph is freed by reference counting the moment it is dropped, with no work
 for the cyclic garbage collector (W4 in benchmarks/).
 
-The reverse sweep is written once, as a loop on floats (`_sweep`) and the same loop on Values
-(`_sweep_graph`, for ``backward(create_graph=True)``: the same formulas build the gradient's
-graph). `Value.backward` runs it and adds the adjoints to ``grad``; `reverse_sweep` runs it and
-returns them, for the transforms and, through `reverse_steps`, the adjoint table, the graph's
-edge labels and the compiled code. One sweep
-runs at a time (a lock), so threads that call ``backward()`` on graphs sharing parameters add up
-exactly; an error (a derivative undefined where it is needed, an infinite or NaN adjoint, an
-input whose ``.data`` changed after it was used) leaves every ``grad`` as it was.
+The reverse sweep is written once, as one loop (`_sweep`) on floats, or on Values for
+``backward(create_graph=True)`` (the same formulas build the gradient's graph). `Value.backward`
+runs it and adds the adjoints to ``grad``; `reverse_sweep` runs it and returns them, for the
+transforms and, through `reverse_steps`, the adjoint table, the graph's edge labels and the
+compiled code. One sweep runs at a time (a lock), so threads that call ``backward()`` on graphs
+sharing parameters add up exactly; an error (a derivative undefined where it is needed, an
+infinite or NaN adjoint, an input whose ``.data`` changed after it was used) leaves every
+``grad`` as it was.
 
 The vocabulary is micrograd's and PyTorch's: ``data``, ``grad``, ``backward()``, ``_prev``,
 ``_op``, ``_backward``.
@@ -568,7 +568,7 @@ def reverse_sweep(
             if reached is None:
                 _sweep(order, record, wanted)
                 return {node: node.grad for node in order if node.grad}
-            _sweep_graph(order, reached, record, wanted)
+            _sweep(order, record, wanted, reached)
             return {node: node.grad for node in order if node in reached}
         finally:
             for i, node in enumerate(order):
@@ -598,25 +598,39 @@ def _seed(seed: object) -> float:
     return _as_number(seed, "backward(grad)")
 
 
-def _sweep(order: list[Node], record: Record | None, wanted: Wanted) -> None:
-    """The loop of the reverse sweep on floats, with each node's adjoint in its ``grad``."""
+def _sweep(
+    order: list[Node], record: Record | None, wanted: Wanted, reached: set[Node] | None = None
+) -> None:
+    """The loop of the reverse sweep, with each node's adjoint in its ``grad``: on floats, or,
+    given ``reached`` (``create_graph``: the nodes an adjoint has reached), on Values, whose
+    partials are computed from the parents and the node themselves, so that the adjoints are
+    Values with a graph of their own."""
     # An inf or a NaN adjoint passes on inf or NaN to every parent, so it shows where the paths
     # end: at an input, or at an operation whose parents are all constants. `total` adds up
     # the adjoints there (cheaper than adding all of them up; one test at the end).
+    graph = reached is not None
     total = 0.0
     for node in reversed(order):
         rule = node._rule
         g = node.grad
-        if rule is None:  # an input, or a custom operation with a hand-written _backward
+        if graph:
+            if node not in reached:  # type: ignore[operator]
+                continue
+            if rule is None:
+                if node._parents:
+                    raise _custom_graph_error(node)  # type: ignore[arg-type]
+                continue
+        elif rule is None:  # an input, or a custom operation with a hand-written _backward
             total += g
             if node._parents and g:
                 _sweep_custom(node, g, record)  # type: ignore[arg-type]
             continue
-        if not g:  # nothing to pass on
+        elif not g:  # nothing to pass on
             if record is not None:
                 record.append((node, g, None))
             continue
-        saved = node._saved
+        parents = node._parents
+        saved = (*parents, node) if graph else node._saved  # Values build the gradient's graph
         local = rule.constant_partials  # add, sub, neg, pos: numbers, no call needed
         if local is None:
             try:
@@ -625,10 +639,20 @@ def _sweep(order: list[Node], record: Record | None, wanted: Wanted) -> None:
                 local = _needed_partials(node, saved, wanted)
         if record is not None:
             record.append((node, g, local))
-        parents = node._parents
+        if graph:
+            _check_unchanged(node)
+            for i, (parent, d) in enumerate(zip(parents, local)):
+                if parent.is_constant or not rule.differentiable(i):
+                    continue
+                term = d * g
+                if parent in reached:  # type: ignore[operator]
+                    parent.grad = parent.grad + term
+                else:
+                    parent.grad = term
+                    reached.add(parent)  # type: ignore[union-attr]
         # A constant saved itself (and takes no adjoint). An input's .data is the very float
         # object saved, unless it was assigned since: only then are the values compared.
-        if len(parents) == 2:  # most nodes: the loop below, written out for speed
+        elif len(parents) == 2:  # most nodes: the loop below, written out for speed
             a, b = parents
             x0, x1, _ = saved
             d0, d1 = local
@@ -654,40 +678,6 @@ def _sweep(order: list[Node], record: Record | None, wanted: Wanted) -> None:
                 parent.grad += d * g
     if total - total != 0.0:  # an inf or a NaN somewhere?
         _check_finite(order, wanted)
-
-
-def _sweep_graph(
-    order: list[Node], reached: set[Node], record: Record | None, wanted: Wanted
-) -> None:
-    """The same loop on Values (``create_graph``): the partials are computed from the parents
-    and the node themselves, so the adjoints are Values with a graph of their own."""
-    for node in reversed(order):
-        if node not in reached:
-            continue
-        g = node.grad
-        rule = node._rule
-        if rule is None:
-            if node._parents:
-                raise _custom_graph_error(node)  # type: ignore[arg-type]
-            continue
-        parents = node._parents
-        args = (*parents, node)
-        try:
-            local = rule.local_partials(*args)
-        except _DOMAIN_ERRORS:
-            local = _needed_partials(node, args, wanted)
-        if record is not None:
-            record.append((node, g, local))
-        _check_unchanged(node)
-        for i, (parent, d) in enumerate(zip(parents, local)):
-            if parent.is_constant or not rule.differentiable(i):
-                continue
-            term = d * g
-            if parent in reached:
-                parent.grad = parent.grad + term
-            else:
-                parent.grad = term
-                reached.add(parent)
 
 
 def _check_unchanged(node: Node) -> None:

@@ -216,6 +216,9 @@ def exact_values(exprs: list[Any], point: list[float]) -> list[Any]:
 @settings(max_examples=20, deadline=None)
 @given(expressions(depth=2), st.lists(st.floats(-3.0, 3.0), min_size=3, max_size=3))
 def test_the_fast_evaluation_agrees_with_evalf(expr: Expression, point: list[float]) -> None:
+    # A number such as 1.7e-124 puts abs's or relu's kink within 1e-124 of the point, where 30
+    # digits cannot tell the sides apart (evalf raised on a Piecewise): not what is tested here.
+    assume(all(v == 0.0 or abs(v) > 1e-9 for v in point))
     derivative = sp.diff(expr.sym, X[0])
     at = {x: sp.Rational(p) for x, p in zip(X, point)}
     fast = exact_values([expr.sym, derivative], point)
