@@ -478,7 +478,8 @@ def topological_order(root: Node) -> list[Node]:
         n = len(parents)
         # Push the node, a marker, then its parents, the first one on top. An input (no parents)
         # would be popped next and put in the order at once: that is done here without the
-        # stack, the same order with less work (most parents are inputs or constants).
+        # stack, the same order with less work (most parents are inputs or constants). Written
+        # out for one and two parents: as one loop over the parents it costs W1 10% more.
         if n == 2:
             a, b = parents
             if a._parents:

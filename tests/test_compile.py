@@ -269,14 +269,21 @@ def _mlp_loss(sizes: Sequence[int]) -> Callable[..., Value]:
     return loss
 
 
+def _mlp_arguments(
+    sizes: list[int], points: int, seed: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Random parameters for an MLP of ``sizes``, and moons as flat inputs and +-1 labels."""
+    n_params = sum((i + 1) * o for i, o in itertools.pairwise(sizes))
+    rng = random.Random(seed)
+    params = [rng.uniform(-1, 1) for _ in range(n_params)]
+    X, labels = mg.data.make_moons(points, noise=0.1, seed=0)
+    return params, [c for x in X for c in x], [2.0 * c - 1 for c in labels]
+
+
 def test_mlp_loss_compiled_equals_interpreted() -> None:
     sizes = [2, 8, 8, 1]
-    n_params = sum((i + 1) * o for i, o in itertools.pairwise(sizes))
-    rng = random.Random(0)
-    params = [rng.uniform(-1, 1) for _ in range(n_params)]
-    X, labels = mg.data.make_moons(20, noise=0.1, seed=0)
-    xs = [c for x in X for c in x]
-    ys = [2.0 * c - 1 for c in labels]
+    params, xs, ys = _mlp_arguments(sizes, points=20, seed=0)
+    n_params = 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1  # weights and biases of the three layers
     cf = mg.compile(_mlp_loss(sizes))
     value, (gp, gx, gy) = cf(params, xs, ys)
     want, (wp, wx, wy) = cf.reference(params, xs, ys)
@@ -294,12 +301,7 @@ def test_a_large_graph_writes_fan_out_sums_in_place_with_the_same_numbers(
 ) -> None:
     module = sys.modules[Program.__module__]
     sizes = [2, 4, 1]
-    n_params = sum((i + 1) * o for i, o in itertools.pairwise(sizes))
-    rng = random.Random(1)
-    params = [rng.uniform(-1, 1) for _ in range(n_params)]
-    X, labels = mg.data.make_moons(12, noise=0.1, seed=0)
-    xs = [c for x in X for c in x]
-    ys = [2.0 * c - 1 for c in labels]
+    params, xs, ys = _mlp_arguments(sizes, points=12, seed=1)
     readable = mg.compile(_mlp_loss(sizes))
     want = readable(params, xs, ys)
     assert "_from_" in readable.source
